@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+// Idem: an idempotency-key layer for nginx + FastCGI on Linux.
+// Targets are layers; every C library is wrapped by exactly one Swift target.
+import PackageDescription
+
+let package = Package(
+    name: "Idem",
+    products: [
+        .executable(name: "idem", targets: ["idem"]),
+        .executable(name: "idemctl", targets: ["idemctl"]),
+    ],
+    targets: [
+        // C libraries from Debian, one module map each.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Pure Swift layers.
+        .target(name: "JSON"),
+        .target(name: "HTTP", dependencies: ["JSON"]),
+        .target(name: "Digest", dependencies: ["CCrypto"]),
+        .target(name: "Idempotency", dependencies: ["HTTP", "Digest"]),
+        .target(name: "Payments", dependencies: ["HTTP", "JSON"]),
+
+        // Adapters around C libraries.
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTP"]),
+        .target(name: "LMDBStore", dependencies: ["CLMDB", "Idempotency"]),
+
+        // Configuration and wiring.
+        .target(name: "Configuration", dependencies: ["JSON", "HTTP", "Idempotency"]),
+        .target(
+            name: "IdemServer",
+            dependencies: ["HTTP", "Idempotency", "FastCGI", "LMDBStore", "Configuration", "Payments"]),
+        .executableTarget(name: "idem", dependencies: ["IdemServer"]),
+        .executableTarget(name: "idemctl", dependencies: ["IdemServer"]),
+
+        // Tests, in tiers: pure logic, the real LMDB file, then real nginx + responder.
+        .target(name: "TestSupport", dependencies: ["HTTP", "Idempotency"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "TestSupport"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TestSupport"]),
+        .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),
+        // A second process for the store tests: opens the same LMDB file and acts on it.
+        .executableTarget(name: "idem-store-probe", dependencies: ["LMDBStore"], path: "Tests/StoreProbe"),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "JSON"]),
+    ]
+)

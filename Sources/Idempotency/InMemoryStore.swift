@@ -1,0 +1,42 @@
+import Synchronization
+
+/// A process-local store for tests and single-process experiments; same contract as the
+/// shared stores, but nothing survives the process.
+public final class InMemoryStore: IdempotencyStore {
+    private let records = Mutex<[StoreKey: IdempotencyRecord]>([:])
+
+    public init() {}
+
+    public func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
+        records.withLock { table in
+            let existing = table[key]
+            guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
+            var fresh = record
+            fresh.attempt = ClaimDecision.attempt(after: existing)
+            table[key] = fresh
+            return .claimed(previous: existing)
+        }
+    }
+
+    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        records.withLock { table in
+            guard let current = table[key], current.state == .inProgress, current.token == token else { return false }
+            table[key] = record
+            return true
+        }
+    }
+
+    public func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool {
+        records.withLock { table in
+            guard let current = table[key], current.state == .inProgress, current.token == token else { return false }
+            table[key] = nil
+            return true
+        }
+    }
+
+    public func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord? {
+        records.withLock { $0[key] }
+    }
+
+    public var count: Int { records.withLock { $0.count } }
+}

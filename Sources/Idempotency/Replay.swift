@@ -1,0 +1,31 @@
+import HTTP
+
+/// What of a response is stored, and how a stored response is replayed.
+public enum Replay {
+    public static let replayHeader = "X-Idempotent-Replay"
+
+    /// Headers that describe one transmission, not the result: never stored or replayed.
+    static let excluded: [String] = [
+        "Set-Cookie", "Date", "Server", "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade",
+        "Proxy-Connection", "Proxy-Authenticate", "Trailer", "TE", "Content-Length", "X-Request-Id",
+        "Request-Id", "X-Correlation-Id", replayHeader,
+    ]
+
+    static func isExcluded(_ name: String) -> Bool { excluded.contains { Headers.same($0, name) } }
+
+    public static func stored(_ response: Response) -> StoredResponse {
+        StoredResponse(
+            status: response.status.rawValue,
+            headers: response.headers.fields.filter { !isExcluded($0.name) }.map { ($0.name, $0.value) },
+            body: response.body)
+    }
+
+    public static func response(from stored: StoredResponse?) -> Response {
+        guard let stored else {
+            return Problem(status: .internalServerError, type: "replay-missing", title: "Stored response missing").response
+        }
+        var headers = Headers(stored.headers)
+        headers.set(replayHeader, "true")
+        return Response(status: Status(stored.status), headers: headers, body: stored.body)
+    }
+}
