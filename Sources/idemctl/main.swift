@@ -1,1 +1,4 @@
-print("x")
+import Foundation
+import IdemServer
+
+exit(Control.main(arguments: Array(CommandLine.arguments.dropFirst())))

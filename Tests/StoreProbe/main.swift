@@ -1,1 +1,98 @@
-// placeholder: written by the LMDB store work
+// idem-store-probe: the second process of LMDBStoreTests. It opens the store file given on the
+// command line, does one thing, and prints one line per result.
+//
+//   idem-store-probe <file> claim <key>                    claimed | existing in-progress | existing complete <status> <body>
+//   idem-store-probe <file> complete <key> <status> <body> claims, then completes: completed | existing …
+//   idem-store-probe <file> get <key>                      absent | in-progress attempt=<n> | complete <status> <body>
+//   idem-store-probe <file> claim-many <prefix> <count> <start-at-ms>
+//                                                          waits for the wall clock, claims <prefix>0…, prints each key it won
+//   idem-store-probe <file> bench <count> full|metaAsync|noSync   µs per claim+complete
+import Glibc
+import Idempotency
+import LMDBStore
+
+func storeKey(_ name: String) -> StoreKey { scope(name).storeKey }
+func scope(_ name: String) -> Scope {
+    Scope(principal: "", method: "POST", route: "/probe", key: IdempotencyKey(unchecked: name))
+}
+
+func claimRecord(_ name: String, now: Timestamp) -> IdempotencyRecord {
+    IdempotencyRecord(
+        state: .inProgress, fingerprint: Fingerprint(bytes: [UInt8](repeating: 0, count: Fingerprint.byteCount)),
+        createdAt: now, expiresAt: now + 86_400_000, leaseUntil: now + 60_000, token: .random(), attempt: 1,
+        response: nil, scope: scope(name))
+}
+
+func describe(_ record: IdempotencyRecord?) -> String {
+    guard let record else { return "absent" }
+    switch record.state {
+    case .inProgress: return "in-progress attempt=\(record.attempt)"
+    case .complete:
+        let response = record.response
+        return "complete \(response?.status ?? 0) \(String(decoding: response?.body ?? [], as: UTF8.self))"
+    }
+}
+
+func run(_ args: [String]) throws(StoreError) -> Int32 {
+    guard args.count >= 4 else { return usage() }
+    let clock = SystemClock()
+    let durability = args[2] == "bench" ? LMDBStore.Durability(rawValue: args.count > 4 ? args[4] : "full") : .full
+    let store = try LMDBStore(path: args[1], options: .init(durability: durability ?? .full))
+    let name = args[3]
+    switch args[2] {
+    case "claim", "complete":
+        let record = claimRecord(name, now: clock.now())
+        switch try store.claim(storeKey(name), record) {
+        case .existing(let existing): print("existing \(describe(existing))")
+        case .claimed where args[2] == "claim": print("claimed")
+        case .claimed:
+            guard args.count == 6, let status = Int(args[4]) else { return usage() }
+            var done = record
+            done.state = .complete
+            done.response = StoredResponse(status: status, headers: [], body: Array(args[5].utf8))
+            print(try store.complete(storeKey(name), token: record.token, with: done) ? "completed" : "lost")
+        }
+    case "get":
+        print(describe(try store.record(for: storeKey(name))))
+    case "claim-many":
+        guard args.count == 6, let count = Int(args[4]), let startAt = Int64(args[5]) else { return usage() }
+        while clock.now() < startAt { usleep(200) }
+        var won = 0
+        for i in 0..<count where try store.claim(storeKey("\(name)\(i)"), claimRecord("\(name)\(i)", now: clock.now())) == .claimed(previous: nil) {
+            print("\(name)\(i)")
+            won += 1
+        }
+        print("done \(won)")
+    case "bench":
+        guard let count = Int(name), count > 0 else { return usage() }
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let start = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+        for i in 0..<count {
+            let record = claimRecord("bench-\(start)-\(i)", now: clock.now())
+            _ = try store.claim(storeKey("bench-\(start)-\(i)"), record)
+            var done = record
+            done.state = .complete
+            done.response = StoredResponse(status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
+            _ = try store.complete(storeKey("bench-\(start)-\(i)"), token: record.token, with: done)
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let elapsed = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3 - start
+        print("\(durability ?? .full): \(Int(elapsed / Double(count))) µs per claim+complete (\(count) ops)")
+    default:
+        return usage()
+    }
+    return 0
+}
+
+func usage() -> Int32 {
+    print("usage: idem-store-probe <file> claim|complete|get|claim-many|bench <key> [...]")
+    return 64
+}
+
+do throws(StoreError) {
+    exit(try run(CommandLine.arguments))
+} catch {
+    print("error \(error)")
+    exit(2)
+}

@@ -1,0 +1,70 @@
+import Idempotency
+
+/// Decodes `handler.options` of an `idempotency-inbound` policy; every member is optional.
+enum IdempotencyOptionsDecoder {
+    static let members: Set<String> = [
+        "ttlSeconds", "lockTimeoutSeconds", "headerName", "methods", "required", "cacheStatuses", "retryAfterSeconds",
+    ]
+
+    static func decode(_ value: ConfigValue) throws(ConfigError) -> IdempotencyOptions {
+        var o = IdempotencyOptions()
+        for (name, member) in try value.members(allowed: members) {
+            switch name {
+            case "ttlSeconds": o.ttlSeconds = try member.integer(in: 1...31_536_000)
+            case "lockTimeoutSeconds": o.lockTimeoutSeconds = try member.integer(in: 1...86_400)
+            case "retryAfterSeconds": o.retryAfterSeconds = Int(try member.integer(in: 1...3600))
+            case "required": o.required = try member.bool()
+            case "headerName":
+                let header = try member.nonEmptyString()
+                guard header.utf8.allSatisfy({ isTokenChar($0) }) else {
+                    throw member.error("expected an HTTP header name (letters, digits and -), found \"\(header)\"")
+                }
+                guard !header.contains("_") else {
+                    throw member.error("nginx drops header names containing '_'; use '-' instead of '_' in \"\(header)\"")
+                }
+                o.headerName = header
+            case "methods":
+                var methods: Set<String> = []
+                for element in try member.elements() {
+                    let m = try element.nonEmptyString().uppercased()
+                    guard m.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else { throw element.error("expected an HTTP method such as \"POST\"") }
+                    methods.insert(m)
+                }
+                guard !methods.isEmpty else { throw member.error("expected at least one method") }
+                o.methods = methods
+            case "cacheStatuses": o.cacheStatuses = try decodeStatuses(member)
+            default: break
+            }
+        }
+        return o
+    }
+
+    /// `[200, 201]`, `["2xx"]`, `["200-299", 302]`.
+    private static func decodeStatuses(_ value: ConfigValue) throws(ConfigError) -> StatusSet {
+        var ranges: [ClosedRange<Int>] = []
+        for element in try value.elements() {
+            if case .number = element.value {
+                let n = Int(try element.integer(in: 100...599))
+                ranges.append(n...n)
+                continue
+            }
+            let text = try element.string()
+            let expected = "expected a status (201), a class (\"2xx\") or a range (\"200-299\"), found \"\(text)\""
+            if text.count == 3, text.hasSuffix("xx"), let d = Int(text.prefix(1)), (1...5).contains(d) {
+                ranges.append((d * 100)...(d * 100 + 99))
+            } else if let dash = text.firstIndex(of: "-"), let lo = Int(text[..<dash]),
+                let hi = Int(text[text.index(after: dash)...]), 100 <= lo, lo <= hi, hi <= 599
+            {
+                ranges.append(lo...hi)
+            } else {
+                throw element.error(expected)
+            }
+        }
+        guard !ranges.isEmpty else { throw value.error("expected at least one status") }
+        return StatusSet(ranges)
+    }
+
+    private static func isTokenChar(_ c: UInt8) -> Bool {
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95
+    }
+}

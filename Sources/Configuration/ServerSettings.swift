@@ -1,0 +1,87 @@
+/// `server.json` (optional): how the responder listens and where it keeps state.
+/// Command-line flags override these values.
+public struct ServerSettings: Sendable, Equatable {
+    /// `unix:/path`, `host:port` or `fd:N`; nil means "the socket systemd or spawn-fcgi passed".
+    public var listen: String? = "unix:/run/idem/idem.sock"
+    /// Permission bits of a unix socket the responder creates (nginx's user must be able to connect).
+    public var socketMode: UInt16 = 0o660
+    public var workers = 8
+    public var stateDirectory = "/var/lib/idem"
+    public var maxBodyBytes = 1 << 20
+    public var store = StoreSettings()
+
+    public init() {}
+}
+
+/// Which shared store holds idempotency records, and how.
+public struct StoreSettings: Sendable, Equatable {
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Every commit is fsynced: nothing committed is lost on power failure.
+        case full
+        /// The data is fsynced, the meta page lazily: a power failure may lose the last commit.
+        case metaAsync = "meta-async"
+        /// No fsync by Idem: a power failure may lose recent commits (the OS flushes within ~30 s).
+        case none
+    }
+
+    public var kind = "lmdb"
+    /// The LMDB map size: the most the file may grow to.
+    public var mapSizeMiB = 1024
+    public var durability = Durability.full
+    public var fileName = "idem.mdb"
+
+    public init() {}
+}
+
+enum ServerFile {
+    static func decode(_ root: ConfigValue) throws(ConfigError) -> ServerSettings {
+        var s = ServerSettings()
+        for (name, member) in try root.members(allowed: [
+            "$schema", "listen", "socketMode", "workers", "stateDirectory", "maxBodyBytes", "store",
+        ]) {
+            switch name {
+            case "listen": s.listen = try member.nonEmptyString()
+            case "socketMode":
+                let text = try member.string()
+                guard let mode = UInt16(text, radix: 8), mode <= 0o777 else {
+                    throw member.error("expected octal permission bits such as \"0660\", found \"\(text)\"")
+                }
+                s.socketMode = mode
+            case "workers": s.workers = Int(try member.integer(in: 1...1024))
+            case "stateDirectory":
+                let dir = try member.nonEmptyString()
+                guard dir.hasPrefix("/") else { throw member.error("expected an absolute path, found \"\(dir)\"") }
+                s.stateDirectory = dir
+            case "maxBodyBytes": s.maxBodyBytes = Int(try member.integer(in: 0...(1 << 30)))
+            case "store": s.store = try decodeStore(member)
+            default: break
+            }
+        }
+        return s
+    }
+
+    private static func decodeStore(_ value: ConfigValue) throws(ConfigError) -> StoreSettings {
+        var s = StoreSettings()
+        for (name, member) in try value.members(allowed: ["kind", "mapSizeMiB", "durability", "fileName"]) {
+            switch name {
+            case "kind":
+                let kind = try member.string()
+                guard kind == "lmdb" else { throw member.error("unknown store kind \"\(kind)\"; expected \"lmdb\"") }
+                s.kind = kind
+            case "mapSizeMiB": s.mapSizeMiB = Int(try member.integer(in: 1...1_048_576))
+            case "durability":
+                let text = try member.string()
+                guard let d = StoreSettings.Durability(rawValue: text) else {
+                    throw member.error("expected one of: \(StoreSettings.Durability.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
+                }
+                s.durability = d
+            case "fileName":
+                let file = try member.nonEmptyString()
+                guard !file.contains("/") else { throw member.error("expected a file name without '/', found \"\(file)\"") }
+                s.fileName = file
+            default: break
+            }
+        }
+        return s
+    }
+}

@@ -1,0 +1,160 @@
+import CFastCGI
+import Foundation
+import HTTP
+import Synchronization
+
+/// A pool of worker threads, each owning one heap-allocated `FCGX_Request`, accepting on a
+/// shared listening socket as libfcgi's `threaded.c` does. The only importer of CFastCGI.
+///
+/// Signals are the owner's business: block SIGTERM/SIGINT/SIGHUP before `start()` so the
+/// workers inherit the mask (libfcgi installs its own SIGTERM handler otherwise).
+public final class FastCGIServer: @unchecked Sendable {
+    /// Turns one request into its response; called concurrently from the worker threads.
+    public typealias Responder = @Sendable (Request) -> Response
+
+    public struct Options: Sendable {
+        public var workers = 8
+        /// Request bodies above this are answered with 413 without reaching the responder.
+        public var maxBodyBytes = 1 << 20
+        public init() {}
+    }
+
+    private let socket: ListeningSocket
+    private let options: Options
+    private let responder: Responder
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Int>(0)
+    private var threads: [Thread] = []
+    private var slots: [WorkerSlot] = []
+    private let finished = DispatchGroup()
+
+    /// What one worker is doing, so `stop()` can wake the ones idling on a kept-alive
+    /// connection without cutting off a request in progress.
+    private final class WorkerSlot: Sendable {
+        /// true while the worker waits for its next request (accept or kept-alive read).
+        let idle = Atomic<Bool>(true)
+        /// The kept-alive connection it waits on, or -1.
+        let connection = Atomic<Int32>(-1)
+    }
+
+    public init(socket: ListeningSocket, options: Options, responder: @escaping Responder) {
+        self.socket = socket
+        self.options = options
+        self.responder = responder
+    }
+
+    /// Initialises libfcgi (`FCGX_Init`) and starts the workers.
+    public func start() {
+        precondition(FCGX_Init() == 0, "FCGX_Init failed")
+        for index in 0..<max(1, options.workers) {
+            finished.enter()
+            let slot = WorkerSlot()
+            slots.append(slot)
+            let thread = Thread { [self] in
+                self.workerLoop(slot)
+                self.finished.leave()
+            }
+            thread.name = "idem-worker-\(index)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Stops accepting (`FCGX_ShutdownPending` + `shutdown(2)` on the listening socket) and
+    /// waits up to `timeout` for requests in progress to finish. Returns whether all did.
+    @discardableResult
+    public func stop(timeout: Double = 10) -> Bool {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        FCGX_ShutdownPending()
+        socket.shutdownAccepts()
+        // Workers idling on a kept-alive connection would wait for nginx's next request
+        // forever: end the read side, so they see EOF. A worker serving a request keeps
+        // its connection and finishes (its response is written; the read side is not used).
+        for slot in slots where slot.idle.load(ordering: .sequentiallyConsistent) {
+            let fd = slot.connection.load(ordering: .sequentiallyConsistent)
+            if fd >= 0 { _ = Foundation.shutdown(fd, Int32(SHUT_RD)) }
+        }
+        return finished.wait(timeout: .now() + timeout) == .success
+    }
+
+    private func workerLoop(_ slot: WorkerSlot) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        guard FCGX_InitRequest(request, socket.fd, 0) == 0 else { return }
+        defer { FCGX_Free(request, 1) }
+        while true {
+            // Publish "idle on this connection" before checking `stopping`; `stop()` sets
+            // `stopping` before reading the slots, so one of the two always sees the other.
+            slot.connection.store(request.pointee.ipcFd, ordering: .sequentiallyConsistent)
+            slot.idle.store(true, ordering: .sequentiallyConsistent)
+            if stopping.load(ordering: .sequentiallyConsistent) { break }
+            let accepted = FCGX_Accept_r(request)
+            slot.idle.store(false, ordering: .sequentiallyConsistent)
+            guard accepted >= 0 else {
+                if stopping.load(ordering: .sequentiallyConsistent) { break }
+                usleep(10_000)  // EMFILE and friends: back off instead of spinning
+                continue
+            }
+            serve(request)
+            FCGX_Finish_r(request)
+        }
+    }
+
+    private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) {
+        let params = FastCGIParams(envp: raw.pointee.envp)
+        let response: Response
+        let contentLength = params.contentLength
+        if contentLength > options.maxBodyBytes {
+            discardInput(raw, count: contentLength)
+            response = Problem(
+                status: .contentTooLarge, type: "body-too-large", title: "Request body too large",
+                detail: "The body is \(contentLength) bytes; the limit is \(options.maxBodyBytes).").response
+        } else {
+            let body = readInput(raw, count: contentLength)
+            guard body.count == contentLength else {
+                // The web server closed the stream early: never run a handler on half a body.
+                let problem = Problem(
+                    status: .badRequest, type: "incomplete-body", title: "Incomplete request body",
+                    detail: "Received \(body.count) of \(contentLength) bytes.")
+                FastCGIResponseWriter.write(problem.response, bodyLength: problem.response.body.count, to: raw.pointee.out)
+                return
+            }
+            let request = params.request(body: body)
+            response = responder(request)
+            if request.method == .head {
+                FastCGIResponseWriter.write(Response(status: response.status, headers: response.headers), bodyLength: response.body.count, to: raw.pointee.out)
+                return
+            }
+        }
+        FastCGIResponseWriter.write(response, bodyLength: response.body.count, to: raw.pointee.out)
+    }
+
+    /// Reads exactly `count` bytes of FCGI_STDIN (fewer if the server sends less).
+    private func readInput(_ raw: UnsafeMutablePointer<FCGX_Request>, count: Int) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var body = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        body.withUnsafeMutableBytes { buffer in
+            while filled < count {
+                let n = FCGX_GetStr(
+                    buffer.baseAddress!.advanced(by: filled).assumingMemoryBound(to: CChar.self), Int32(count - filled),
+                    raw.pointee.`in`)
+                if n <= 0 { break }
+                filled += Int(n)
+            }
+        }
+        if filled < count { body.removeLast(count - filled) }
+        return body
+    }
+
+    private func discardInput(_ raw: UnsafeMutablePointer<FCGX_Request>, count: Int) {
+        var scratch = [CChar](repeating: 0, count: 65536)
+        var left = count
+        while left > 0 {
+            let n = FCGX_GetStr(&scratch, Int32(min(left, scratch.count)), raw.pointee.`in`)
+            if n <= 0 { break }
+            left -= Int(n)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Configuration
+import Foundation
+import HTTP
+import Idempotency
+
+/// The responder's request path: route, run the pipeline, log one line. Transport-agnostic,
+/// so tests drive it in-process and FastCGI drives it from the worker threads.
+public final class Application: Sendable {
+    let router: Router<RoutePipeline>
+    let log: Logger
+
+    public init(router: Router<RoutePipeline>, log: Logger) {
+        self.router = router
+        self.log = log
+    }
+
+    /// Builds the routes of `configuration` over `store`. Handler factories may throw a
+    /// `ConfigError` for bad options.
+    public static func build(
+        configuration: IdemConfiguration, registry: HandlerRegistry, store: any IdempotencyStore,
+        environment: HandlerEnvironment, clock: any WallClock = SystemClock(), log: Logger
+    ) throws -> Application {
+        var router = Router<RoutePipeline>()
+        for route in configuration.routes {
+            guard let factory = registry.factories[route.handlerName] else {
+                throw ConfigError(file: route.handlerOptions.file, path: route.handlerOptions.path, message: "unknown handler \(route.handlerName)")
+            }
+            let handler = try factory(route.handlerOptions, environment)
+            let policy: (String) -> PolicyDefinition = { configuration.policies[$0]! }  // names validated at load
+            let inbound: [any InboundPolicy] = route.inbound.map { name in
+                IdempotencyInbound(options: policy(name).idempotency, store: store, clock: clock)
+            }
+            let outbound: [any OutboundPolicy] = route.outbound.map { _ in
+                IdempotencyOutbound(clock: clock, log: { log.error($0) })
+            }
+            router.add(route.method, route.path, RoutePipeline(inbound: inbound, handler: handler, outbound: outbound))
+        }
+        return Application(router: router, log: log)
+    }
+
+    /// Answers one request and logs it.
+    public func respond(_ request: Request) -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let context: RequestContext
+        let response: Response
+        switch router.match(request.method, path: request.path) {
+        case .found(let pipeline, let template, let parameters):
+            context = RequestContext(route: template, pathParameters: parameters)
+            response = pipeline.run(request, context: context, log: log)
+        case .methodNotAllowed(let allowed):
+            context = RequestContext(route: "-")
+            context.outcome = "rejected"
+            var problem = Problem(
+                status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
+                detail: "\(request.method) is not allowed on \(request.path).")
+            problem.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+            response = problem.response
+        case .notFound:
+            context = RequestContext(route: "-")
+            context.outcome = "rejected"
+            response = Problem(status: .notFound, type: "not-found", title: "Not found", detail: "No route matches \(request.path).").response
+        }
+        let micros = (DispatchTime.now().uptimeNanoseconds - start) / 1000
+        var fields: [(String, String)] = [
+            ("method", request.method.rawValue), ("path", request.path), ("route", context.route),
+            ("status", String(response.status.rawValue)), ("outcome", context.outcome),
+            ("duration_ms", String(format: "%.3f", Double(micros) / 1000)),
+        ]
+        if let id = request.parameters["REQUEST_ID"] { fields.append(("request_id", id)) }
+        fields += context.logFields
+        log.info("request", fields)
+        return response
+    }
+}

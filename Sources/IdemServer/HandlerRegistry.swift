@@ -1,0 +1,59 @@
+import Configuration
+import Foundation
+import HTTP
+import Payments
+
+/// What a handler factory may use: its options (with file and path for errors) and the
+/// responder's state directory and shared objects.
+public final class HandlerEnvironment: @unchecked Sendable {
+    public let stateDirectory: String
+    private var shared: [String: Any] = [:]
+
+    public init(stateDirectory: String) { self.stateDirectory = stateDirectory }
+
+    /// One instance per `name` for all routes of this responder (e.g. one ledger file).
+    public func shared<T>(_ name: String, _ make: () throws -> T) rethrows -> T {
+        if let existing = shared[name] as? T { return existing }
+        let made = try make()
+        shared[name] = made
+        return made
+    }
+}
+
+/// Handlers compiled into the binary, by the name routes use in `handler.export`.
+/// To serve your own business logic, register a factory under a new name and point
+/// the route at it (README, "Swap the handler").
+public struct HandlerRegistry: Sendable {
+    public typealias Factory = @Sendable (ConfigValue, HandlerEnvironment) throws -> any Handler
+
+    public private(set) var factories: [String: Factory] = [:]
+
+    public init() {}
+
+    public mutating func register(_ name: String, _ factory: @escaping Factory) { factories[name] = factory }
+
+    public var names: Set<String> { Set(factories.keys) }
+
+    /// The example payments handlers: `createPayment`, `getPayment`, `listPayments`, sharing
+    /// one ledger file `payments.jsonl` in the state directory.
+    public static var standard: HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register("createPayment") { options, env in
+            _ = try options.members(allowed: [])
+            return CreatePayment(ledger: try ledger(env), now: { Int64(Date().timeIntervalSince1970) })
+        }
+        registry.register("getPayment") { options, env in
+            _ = try options.members(allowed: [])
+            return GetPayment(ledger: try ledger(env))
+        }
+        registry.register("listPayments") { options, env in
+            _ = try options.members(allowed: [])
+            return ListPayments(ledger: try ledger(env))
+        }
+        return registry
+    }
+
+    private static func ledger(_ env: HandlerEnvironment) throws -> any PaymentLedger {
+        try env.shared("payments-ledger") { try FileLedger(path: env.stateDirectory + "/payments.jsonl") as any PaymentLedger }
+    }
+}

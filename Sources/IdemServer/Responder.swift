@@ -1,0 +1,197 @@
+import Configuration
+import FastCGI
+import Foundation
+import HTTP
+import Idempotency
+import LMDBStore
+
+/// The `idem` responder: load and validate the config, open the socket and the store,
+/// serve with a worker pool until SIGTERM/SIGINT.
+public enum Responder {
+    public static let version = "0.1.0"
+
+    public static let usage = """
+        OVERVIEW: Idem FastCGI responder — idempotency keys for nginx.
+
+        USAGE: idem [--config <dir>] [--listen <address>] [--workers <n>] [--state-dir <dir>]
+
+        OPTIONS:
+          --config <dir>        Directory with policies.json, routes.oas.json and optional
+                                server.json. (default: /etc/idem)
+          --listen <address>    unix:/path, /path, host:port or fd:N. (default: the socket
+                                passed by systemd or spawn-fcgi, else server.json's listen)
+          --socket-mode <mode>  Octal permissions of a unix socket it creates. (default: 0660)
+          --workers <n>         Worker threads. (default: 8)
+          --state-dir <dir>     Where the store and the payments ledger live.
+                                (default: /var/lib/idem)
+          --check-config        Validate the configuration and exit.
+          --version             Print the version and exit.
+          -h, --help            Show help information.
+
+        EXIT STATUS: 0 after a clean stop, 64 usage error, 78 configuration error,
+        69 socket or store could not be opened.
+        """
+
+    /// Runs the responder; returns the process exit status.
+    public static func main(arguments: [String], registry: HandlerRegistry = .standard) -> Int32 {
+        let log = Logger()
+        let options: CommandLineOptions
+        do {
+            options = try CommandLineOptions(
+                arguments, valued: ["config", "listen", "workers", "state-dir", "socket-mode"],
+                flagNames: ["help", "version", "check-config"])
+        } catch {
+            printError("idem: \(error)\n\(usage)\n")
+            return 64
+        }
+        if options.flags.contains("help") {
+            print(usage)
+            return 0
+        }
+        if options.flags.contains("version") {
+            print("idem \(version)")
+            return 0
+        }
+        if let extra = options.positionals.first {
+            printError("idem: unexpected argument \(extra)\n")
+            return 64
+        }
+
+        // 1. Configuration, validated as a whole before anything is opened.
+        var configuration: IdemConfiguration
+        do {
+            configuration = try IdemConfiguration.load(directory: options.values["config"] ?? "/etc/idem", handlers: registry.names)
+            try applyOverrides(options, to: &configuration.server)
+        } catch {
+            printError("idem: \(error)\n")
+            return 78
+        }
+        let settings = configuration.server
+        if options.flags.contains("check-config") {
+            print("idem: configuration in \(configuration.directory) is valid (\(configuration.routes.count) routes)")
+            return 0
+        }
+
+        // 2. Signals: blocked here so every worker inherits the mask; the main thread sigwaits.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        // 3. State directory, listening socket, store.
+        do {
+            try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            printError("idem: cannot create state directory \(settings.stateDirectory): \(error.localizedDescription)\n")
+            return 69
+        }
+        let address = listenAddress(options: options, settings: settings)
+        let socket: ListeningSocket
+        do {
+            socket = try ListeningSocket.open(address)
+        } catch {
+            printError("idem: \(error)\n")
+            return 69
+        }
+        let storePath = settings.stateDirectory + "/" + settings.store.fileName
+        let store: LMDBStore
+        do {
+            store = try LMDBStore(path: storePath, options: storeOptions(settings.store))
+        } catch {
+            printError("idem: cannot open the store \(storePath): \(error)\n")
+            socket.close()
+            return 69
+        }
+
+        let application: Application
+        do {
+            application = try Application.build(
+                configuration: configuration, registry: registry, store: store,
+                environment: HandlerEnvironment(stateDirectory: settings.stateDirectory), log: log)
+        } catch {
+            printError("idem: \(error)\n")
+            socket.close()
+            return 78
+        }
+
+        var serverOptions = FastCGIServer.Options()
+        serverOptions.workers = settings.workers
+        serverOptions.maxBodyBytes = settings.maxBodyBytes
+        let server = FastCGIServer(socket: socket, options: serverOptions) { application.respond($0) }
+        server.start()
+        let sweeper = Sweeper(store: store, log: log)
+        sweeper.start()
+        log.log(
+            .notice, "idem started",
+            [("listen", address.description), ("workers", String(settings.workers)), ("store", storePath), ("pid", String(getpid()))])
+
+        // 4. Wait for a stop signal.
+        while true {
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            if received == SIGHUP {
+                log.warning("SIGHUP ignored: configuration reload is not supported yet; restart to apply changes")
+                continue
+            }
+            break
+        }
+        log.log(.notice, "stopping: no new requests accepted, finishing those in progress")
+        let drained = server.stop(timeout: 10)
+        sweeper.stop()
+        socket.close()
+        store.close()
+        log.log(.notice, drained ? "idem stopped" : "idem stopped with requests still running after 10 s")
+        return 0
+    }
+
+    static func applyOverrides(_ options: CommandLineOptions, to server: inout ServerSettings) throws(ConfigError) {
+        if let w = options.values["workers"] {
+            guard let n = Int(w), (1...1024).contains(n) else {
+                throw ConfigError(file: "command line", path: "--workers", message: "expected an integer from 1 to 1024, found \"\(w)\"")
+            }
+            server.workers = n
+        }
+        if let dir = options.values["state-dir"] {
+            server.stateDirectory = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
+        }
+        if let mode = options.values["socket-mode"] {
+            guard let m = UInt16(mode, radix: 8), m <= 0o777 else {
+                throw ConfigError(file: "command line", path: "--socket-mode", message: "expected octal bits such as 0660, found \"\(mode)\"")
+            }
+            server.socketMode = m
+        }
+        if let listen = options.values["listen"] {
+            guard ListenAddress.parse(listen) != nil else {
+                throw ConfigError(file: "command line", path: "--listen", message: "expected unix:/path, host:port or fd:N, found \"\(listen)\"")
+            }
+            server.listen = listen
+        }
+    }
+
+    /// An explicit --listen wins; then a socket handed over by systemd (LISTEN_FDS, fd 3) or
+    /// spawn-fcgi (fd 0); then server.json.
+    static func listenAddress(options: CommandLineOptions, settings: ServerSettings) -> ListenAddress {
+        if let listen = options.values["listen"], let a = ListenAddress.parse(listen, socketMode: settings.socketMode) { return a }
+        let env = ProcessInfo.processInfo.environment
+        if let fds = env["LISTEN_FDS"].flatMap(Int.init), fds >= 1, env["LISTEN_PID"].flatMap(Int32.init) == getpid() {
+            return .inherited(fd: 3)
+        }
+        var accepting: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0, accepting == 1 { return .inherited(fd: 0) }
+        return ListenAddress.parse(settings.listen ?? "", socketMode: settings.socketMode)
+            ?? .unix(path: "/run/idem/idem.sock", mode: settings.socketMode)
+    }
+
+    static func storeOptions(_ s: StoreSettings) -> LMDBStore.Options {
+        var o = LMDBStore.Options()
+        o.mapSizeBytes = s.mapSizeMiB << 20
+        switch s.durability {
+        case .full: o.durability = .full
+        case .metaAsync: o.durability = .metaAsync
+        case .none: o.durability = .noSync
+        }
+        return o
+    }
+}

@@ -1,0 +1,40 @@
+import CLMDB
+
+extension LMDBStore {
+    /// How an environment is opened; every knob has a default that suits one VPS.
+    public struct Options: Sendable, Equatable {
+        /// The largest the data file may grow (`mdb_env_set_mapsize`). Address space, not RAM: 1 GiB.
+        public var mapSizeBytes: Int = 1 << 30
+        /// What a commit waits for before returning.
+        public var durability: Durability = .full
+        /// Concurrent read transactions across every process sharing the file (`mdb_env_set_maxreaders`).
+        public var maxReaders: Int = 126
+
+        public init(mapSizeBytes: Int = 1 << 30, durability: Durability = .full, maxReaders: Int = 126) {
+            self.mapSizeBytes = mapSizeBytes
+            self.durability = durability
+            self.maxReaders = maxReaders
+        }
+    }
+
+    /// What a commit survives. `kill -9` of a process loses nothing committed in any mode;
+    /// these differ only on power failure or kernel crash.
+    public enum Durability: String, Sendable, Equatable, CaseIterable {
+        /// Every commit syncs data and meta page: a committed claim survives power loss.
+        case full
+        /// `MDB_NOMETASYNC`: the meta page is synced with the next commit, so power loss may undo
+        /// the last transaction; the database stays consistent.
+        case metaAsync
+        /// `MDB_NOSYNC`: the OS writes back when it likes; power loss may undo recent transactions
+        /// (consistent unless the file system reorders writes).
+        case noSync
+
+        var flags: UInt32 {
+            switch self {
+            case .full: return 0
+            case .metaAsync: return UInt32(MDB_NOMETASYNC)
+            case .noSync: return UInt32(MDB_NOSYNC)
+            }
+        }
+    }
+}

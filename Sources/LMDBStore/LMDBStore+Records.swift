@@ -1,0 +1,61 @@
+import CLMDB
+import Idempotency
+
+extension LMDBStore {
+    public func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
+        try write(sweepingAt: { record.createdAt }) { txn throws(StoreError) -> ClaimOutcome in
+            let existing = try self.stored(key, in: txn)
+            guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
+            var fresh = record
+            fresh.attempt = ClaimDecision.attempt(after: existing)
+            try self.replace(existing, with: fresh, at: key, in: txn)
+            return .claimed(previous: existing)
+        }
+    }
+
+    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        try write(sweepingAt: { self.clock.now() }) { txn throws(StoreError) -> Bool in
+            guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
+            else { return false }
+            try self.replace(current, with: record, at: key, in: txn)
+            return true
+        }
+    }
+
+    public func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool {
+        try write(sweepingAt: { self.clock.now() }) { txn throws(StoreError) -> Bool in
+            guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
+            else { return false }
+            try txn.delete(self.databases.expiry, ExpiryIndex.key(expiresAt: current.expiresAt, key))
+            try txn.delete(self.databases.records, key.bytes)
+            return true
+        }
+    }
+
+    /// One read-only transaction (`MDB_RDONLY`); the bytes are copied out before it ends.
+    public func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord? {
+        try withTransaction(readOnly: true) { txn throws(StoreError) in try self.stored(key, in: txn) }
+    }
+
+    /// The decoded record under `key`; a value that fails `RecordCodec.decode` is `.corrupt`
+    /// and is left in place for an operator: never replayed, never silently replaced.
+    func stored(_ key: StoreKey, in txn: borrowing Transaction) throws(StoreError) -> IdempotencyRecord? {
+        guard let bytes = try txn.get(databases.records, key.bytes) else { return nil }
+        do throws(RecordCodec.DecodeError) {
+            return try RecordCodec.decode(bytes)
+        } catch {
+            throw .corrupt("\(path): record \(key): \(error)")
+        }
+    }
+
+    /// Writes `new` under `key` and moves its expiry index entry, in the caller's transaction.
+    private func replace(
+        _ old: IdempotencyRecord?, with new: IdempotencyRecord, at key: StoreKey, in txn: borrowing Transaction
+    ) throws(StoreError) {
+        if let old, old.expiresAt != new.expiresAt {
+            try txn.delete(databases.expiry, ExpiryIndex.key(expiresAt: old.expiresAt, key))
+        }
+        try txn.put(databases.records, key.bytes, RecordCodec.encode(new))
+        try txn.put(databases.expiry, ExpiryIndex.key(expiresAt: new.expiresAt, key), [])
+    }
+}

@@ -1,0 +1,130 @@
+import CLMDB
+import Idempotency
+
+/// One LMDB transaction (`MDB_txn`), alive only inside `LMDBStore.withTransaction`, which
+/// begins it and ends it exactly once on the same thread. Every value read is copied into a
+/// Swift array before the transaction ends: LMDB's pointers die with it.
+struct Transaction: ~Copyable {
+    let handle: OpaquePointer
+
+    /// `mdb_get`: the value stored under `key`, copied out; nil when absent.
+    func get(_ dbi: MDB_dbi, _ key: [UInt8]) throws(StoreError) -> [UInt8]? {
+        var value = MDB_val()
+        let rc = withValue(key) { k in mdb_get(handle, dbi, &k, &value) }
+        if rc == MDB_NOTFOUND { return nil }
+        try lmdbCheck(rc, "mdb_get")
+        return copy(value)
+    }
+
+    /// `mdb_put`: stores `value` under `key`, replacing what was there.
+    func put(_ dbi: MDB_dbi, _ key: [UInt8], _ value: [UInt8]) throws(StoreError) {
+        let rc = withValue(key) { k in withValue(value) { v in mdb_put(handle, dbi, &k, &v, 0) } }
+        try lmdbCheck(rc, "mdb_put")
+    }
+
+    /// `mdb_del`: removes `key`; false when it was absent.
+    @discardableResult
+    func delete(_ dbi: MDB_dbi, _ key: [UInt8]) throws(StoreError) -> Bool {
+        let rc = withValue(key) { k in mdb_del(handle, dbi, &k, nil) }
+        if rc == MDB_NOTFOUND { return false }
+        try lmdbCheck(rc, "mdb_del")
+        return true
+    }
+
+    /// `mdb_stat`: number of entries in a database.
+    func count(_ dbi: MDB_dbi) throws(StoreError) -> Int {
+        var stat = MDB_stat()
+        try lmdbCheck(mdb_stat(handle, dbi, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    /// `mdb_cursor_open` + `mdb_cursor_get(MDB_FIRST/MDB_NEXT)`: visits entries in key order
+    /// until `visit` returns false. Keys and values are copied before `visit` sees them.
+    func scan(_ dbi: MDB_dbi, _ visit: ([UInt8], [UInt8]) throws(StoreError) -> Bool) throws(StoreError) {
+        var cursor: OpaquePointer?
+        try lmdbCheck(mdb_cursor_open(handle, dbi, &cursor), "mdb_cursor_open")
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val()
+        var value = MDB_val()
+        var op = MDB_FIRST
+        while true {
+            let rc = mdb_cursor_get(cursor, &key, &value, op)
+            if rc == MDB_NOTFOUND { return }
+            try lmdbCheck(rc, "mdb_cursor_get")
+            guard try visit(copy(key), copy(value)) else { return }
+            op = MDB_NEXT
+        }
+    }
+
+    private func copy(_ value: MDB_val) -> [UInt8] {
+        guard value.mv_size > 0, let data = value.mv_data else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: value.mv_size))
+    }
+}
+
+/// An `MDB_val` pointing into `bytes` for the duration of `body` (LMDB never writes through
+/// it without `MDB_RESERVE`). An empty array still gets a valid pointer.
+func withValue<R>(_ bytes: [UInt8], _ body: (inout MDB_val) -> R) -> R {
+    if bytes.isEmpty {
+        var byte: UInt8 = 0
+        return withUnsafeMutablePointer(to: &byte) { p in
+            var v = MDB_val(mv_size: 0, mv_data: UnsafeMutableRawPointer(p))
+            return body(&v)
+        }
+    }
+    return bytes.withUnsafeBytes { raw in
+        var v = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
+        return body(&v)
+    }
+}
+
+extension LMDBStore {
+    /// Runs `body` in one transaction: `mdb_txn_begin`, then `mdb_txn_commit` (write) or
+    /// `mdb_txn_abort` (read-only, or `body` threw). Always on the calling thread.
+    func withTransaction<T>(
+        readOnly: Bool, _ body: (borrowing Transaction) throws(StoreError) -> T
+    ) throws(StoreError) -> T {
+        try withOpenEnvironment { env throws(StoreError) in
+            var txn: OpaquePointer?
+            try lmdbCheck(mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn), "mdb_txn_begin")
+            guard let txn else { throw .unavailable("mdb_txn_begin: no transaction") }
+            let result: T
+            do throws(StoreError) {
+                result = try body(Transaction(handle: txn))
+            } catch {
+                mdb_txn_abort(txn)
+                throw error
+            }
+            if readOnly {
+                mdb_txn_abort(txn)
+            } else {
+                // mdb_txn_commit frees the transaction whether or not it succeeds.
+                try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
+            }
+            return result
+        }
+    }
+
+    /// A write transaction that survives one `MDB_MAP_FULL`: the dead transaction is aborted,
+    /// expired records are swept in a transaction of their own, and `body` runs once more.
+    /// `body` must decide from what it reads, since it may run twice.
+    func write<T>(
+        sweepingAt now: () -> Timestamp, _ body: (borrowing Transaction) throws(StoreError) -> T
+    ) throws(StoreError) -> T {
+        do throws(StoreError) {
+            return try withTransaction(readOnly: false, body)
+        } catch {
+            guard case .full = error else { throw error }
+        }
+        _ = try? sweepBatch(now: now(), limit: Self.mapFullSweepLimit)
+        do throws(StoreError) {
+            return try withTransaction(readOnly: false, body)
+        } catch {
+            guard case .full(let message) = error else { throw error }
+            throw .full("\(message) (\(path), map \(options.mapSizeBytes) bytes, after sweeping expired records)")
+        }
+    }
+
+    /// How many expired records one `MDB_MAP_FULL` recovery deletes: a few pages' worth.
+    static let mapFullSweepLimit = 64
+}

@@ -1,0 +1,54 @@
+import Foundation
+import JSON
+
+/// Where payments are recorded. Implementations must make `append` durable before returning:
+/// the handler answers 201 only for a payment that will still be there after a crash.
+public protocol PaymentLedger: Sendable {
+    func append(_ payment: Payment) throws
+    func all() throws -> [Payment]
+}
+
+/// A ledger error with the file it concerns.
+public struct LedgerError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// An append-only JSON-lines file. Every process serving the API may append to it: each
+/// payment is one `write(2)` on an `O_APPEND` descriptor followed by `fdatasync`, so lines
+/// never interleave and a 201 means the line is on disk. Reads scan the file, which is
+/// fine for an example handler and keeps every process's view current.
+public final class FileLedger: PaymentLedger, @unchecked Sendable {
+    public let path: String
+    private let fd: Int32
+
+    public init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw LedgerError(description: "cannot open payments ledger \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func append(_ payment: Payment) throws {
+        let line = Array((JSONWriter.string(payment.json) + "\n").utf8)
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else {
+            throw LedgerError(description: "writing to \(path) failed: \(String(cString: strerror(errno)))")
+        }
+        guard fdatasync(fd) == 0 else {
+            throw LedgerError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func all() throws -> [Payment] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(description: "cannot read payments ledger \(path)")
+        }
+        // A line torn by a crash mid-write is skipped, never half-read.
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            (try? JSONParser.parse(Array(line))).flatMap(Payment.init(json:))
+        }
+    }
+}
