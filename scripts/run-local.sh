@@ -13,7 +13,7 @@ if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
   exit 1
 fi
 
-state="$PWD/.run/state"
+state="${STATE_DIR:-$PWD/.run/state}"
 mkdir -p "$state"
 # The socket lives in a short, world-traversable directory: nginx workers run as another user.
 runtime=$(mktemp -d /tmp/idem-run.XXXXXX)

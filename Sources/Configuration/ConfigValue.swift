@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 
 /// A JSON value that knows where it came from, so every check can report file and path.
@@ -80,6 +81,7 @@ public struct ConfigValue: Sendable {
     /// `$.a.b`, or `$["x-y"]` for names that are not plain identifiers.
     static func join(_ path: String, _ name: String) -> String {
         let plain = !name.isEmpty && name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
-        return plain ? "\(path).\(name)" : "\(path)[\"\(name)\"]"
+        let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return plain ? "\(path).\(name)" : "\(path)[\"\(escaped)\"]"
     }
 }

@@ -36,6 +36,10 @@ enum IdempotencyOptionsDecoder {
             default: break
             }
         }
+        if o.lockTimeoutSeconds > o.ttlSeconds {
+            throw value.error(
+                "lockTimeoutSeconds (\(o.lockTimeoutSeconds)) must not exceed ttlSeconds (\(o.ttlSeconds)): a claim would outlive its record")
+        }
         return o
     }
 

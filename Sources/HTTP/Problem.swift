@@ -19,7 +19,7 @@ public struct Problem: Error, Sendable, Equatable {
         extensions: [(String, JSONValue)] = []
     ) {
         self.status = status
-        self.type = type.hasPrefix("http") ? type : Self.typeBase + type
+        self.type = (type.hasPrefix("https://") || type.hasPrefix("http://")) ? type : Self.typeBase + type
         self.title = title
         self.detail = detail
         self.headers = headers

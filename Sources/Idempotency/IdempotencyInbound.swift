@@ -6,7 +6,8 @@ public final class PendingClaim: @unchecked Sendable {
     public let record: IdempotencyRecord
     public let options: IdempotencyOptions
     public let store: any IdempotencyStore
-    /// Set once the claim is completed or released, so it is resolved exactly once.
+    /// Set once the claim is completed or released, so it is resolved exactly once. A
+    /// request's policies run on one thread, so this needs no lock.
     public var resolved = false
 
     init(storeKey: StoreKey, record: IdempotencyRecord, options: IdempotencyOptions, store: any IdempotencyStore) {

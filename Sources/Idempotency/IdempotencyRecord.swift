@@ -1,3 +1,4 @@
+import Digest
 import HTTP
 
 /// The random token that proves which attempt holds a claim; completion is fenced by it.
@@ -10,7 +11,7 @@ public struct ClaimToken: Hashable, Sendable, CustomStringConvertible {
         return ClaimToken(bytes: (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &g) })
     }
     public static let zero = ClaimToken(bytes: [UInt8](repeating: 0, count: byteCount))
-    public var description: String { bytes.map { String($0, radix: 16) }.joined() }
+    public var description: String { Hex.encode(bytes) }
 }
 
 /// A response as stored for replay.
@@ -78,7 +79,7 @@ public struct IdempotencyRecord: Sendable, Equatable {
     public func isLive(at now: Timestamp) -> Bool {
         switch state {
         case .complete: return expiresAt > now
-        case .inProgress: return leaseUntil > now && expiresAt > now
+        case .inProgress: return leaseUntil > now
         }
     }
 }

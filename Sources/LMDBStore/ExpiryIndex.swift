@@ -10,7 +10,9 @@ enum ExpiryIndex {
         let biased = UInt64(bitPattern: expiresAt) ^ (1 << 63)
         var out = [UInt8]()
         out.reserveCapacity(timeByteCount + key.bytes.count)
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: biased >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: biased >> UInt64(shift)))
+        }
         return out + key.bytes
     }
 

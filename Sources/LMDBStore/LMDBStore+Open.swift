@@ -28,7 +28,8 @@ extension LMDBStore {
             let flags = UInt32(MDB_NOSUBDIR) | UInt32(MDB_NOTLS) | options.durability.flags
             let rc = mdb_env_open(env, path, flags, fileMode)
             if rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH {
-                throw StoreError.unavailable("not an LMDB file this build can open, left unchanged (mdb_env_open: \(lmdbMessage(rc)))")
+                throw StoreError.unavailable(
+                    "not an LMDB file this build can open, left unchanged (mdb_env_open: \(lmdbMessage(rc)))")
             }
             try lmdbCheck(rc, "mdb_env_open")
             var dead: Int32 = 0

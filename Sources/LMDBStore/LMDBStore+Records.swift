@@ -3,7 +3,7 @@ import Idempotency
 
 extension LMDBStore {
     public func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
-        try write(sweepingAt: { record.createdAt }) { txn throws(StoreError) -> ClaimOutcome in
+        try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
             let existing = try self.stored(key, in: txn)
             guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
             var fresh = record
@@ -13,8 +13,9 @@ extension LMDBStore {
         }
     }
 
-    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
-        try write(sweepingAt: { self.clock.now() }) { txn throws(StoreError) -> Bool in
+    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool
+    {
+        try write(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
             guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
             else { return false }
             try self.replace(current, with: record, at: key, in: txn)
@@ -23,7 +24,7 @@ extension LMDBStore {
     }
 
     public func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool {
-        try write(sweepingAt: { self.clock.now() }) { txn throws(StoreError) -> Bool in
+        try write(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
             guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
             else { return false }
             try txn.delete(self.databases.expiry, ExpiryIndex.key(expiresAt: current.expiresAt, key))

@@ -15,7 +15,9 @@ extension LMDBStore {
 
     /// `mdb_stat` of "records" in a read transaction, then `mdb_env_info` and `mdb_env_stat`.
     public func stats() throws(StoreError) -> Stats {
-        let count = try withTransaction(readOnly: true) { txn throws(StoreError) in try txn.count(self.databases.records) }
+        let count = try withTransaction(readOnly: true) { txn throws(StoreError) in
+            try txn.count(self.databases.records)
+        }
         return try withOpenEnvironment { env throws(StoreError) -> Stats in
             var info = MDB_envinfo()
             try lmdbCheck(mdb_env_info(env, &info), "mdb_env_info")
@@ -25,19 +27,5 @@ extension LMDBStore {
                 recordCount: count, pageSize: Int(envStat.ms_psize), mapSizeBytes: info.me_mapsize,
                 usedPages: info.me_last_pgno + 1)
         }
-    }
-
-    /// The databases a test may write to directly.
-    enum Database { case records, expiry, meta }
-
-    /// Test hook: stores raw bytes, bypassing `RecordCodec` (to plant corrupt values).
-    func _putRaw(_ database: Database, key: [UInt8], value: [UInt8]) throws(StoreError) {
-        let dbi: MDB_dbi
-        switch database {
-        case .records: dbi = databases.records
-        case .expiry: dbi = databases.expiry
-        case .meta: dbi = databases.meta
-        }
-        try withTransaction(readOnly: false) { txn throws(StoreError) in try txn.put(dbi, key, value) }
     }
 }

@@ -79,6 +79,26 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
         try withOpenEnvironment { env throws(StoreError) in try lmdbCheck(mdb_env_sync(env, 1), "mdb_env_sync") }
     }
 
+    /// `mdb_reader_check`: frees reader slots left by processes that died mid-read (each
+    /// slot otherwise pins old pages). Runs at open; a long-running server also runs it
+    /// periodically. Returns how many slots were cleared.
+    public func clearStaleReaders() throws(StoreError) -> Int {
+        try withOpenEnvironment { env throws(StoreError) -> Int in
+            var dead: Int32 = 0
+            try lmdbCheck(mdb_reader_check(env, &dead), "mdb_reader_check")
+            return Int(dead)
+        }
+    }
+
+    /// `mdb_env_set_mapsize(0)`: takes the map size another process grew the file to. LMDB
+    /// allows it only with no transaction active in this process, hence the exclusive lock.
+    func adoptGrownMap() throws(StoreError) {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard let environment else { throw .unavailable("\(path): store is closed") }
+        try lmdbCheck(mdb_env_set_mapsize(environment, 0), "mdb_env_set_mapsize")
+    }
+
     /// Runs `body` with the environment while holding the shared lock, so `close()` cannot
     /// free it underneath.
     func withOpenEnvironment<T>(_ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {

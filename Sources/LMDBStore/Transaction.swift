@@ -81,13 +81,33 @@ func withValue<R>(_ bytes: [UInt8], _ body: (inout MDB_val) -> R) -> R {
 extension LMDBStore {
     /// Runs `body` in one transaction: `mdb_txn_begin`, then `mdb_txn_commit` (write) or
     /// `mdb_txn_abort` (read-only, or `body` threw). Always on the calling thread.
+    /// `MDB_MAP_RESIZED` (another process grew the file past this process's map) is handled
+    /// by adopting the new size and beginning again.
     func withTransaction<T>(
         readOnly: Bool, _ body: (borrowing Transaction) throws(StoreError) -> T
     ) throws(StoreError) -> T {
-        try withOpenEnvironment { env throws(StoreError) in
-            var txn: OpaquePointer?
-            try lmdbCheck(mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn), "mdb_txn_begin")
-            guard let txn else { throw .unavailable("mdb_txn_begin: no transaction") }
+        if case .done(let result) = try attemptTransaction(readOnly: readOnly, body) { return result }
+        try adoptGrownMap()
+        guard case .done(let result) = try attemptTransaction(readOnly: readOnly, body) else {
+            throw .unavailable("\(path): mdb_txn_begin: \(lmdbMessage(MDB_MAP_RESIZED)) again after adopting it")
+        }
+        return result
+    }
+
+    private enum Attempt<T> {
+        case done(T)
+        case mapResized
+    }
+
+    private func attemptTransaction<T>(
+        readOnly: Bool, _ body: (borrowing Transaction) throws(StoreError) -> T
+    ) throws(StoreError) -> Attempt<T> {
+        try withOpenEnvironment { env throws(StoreError) -> Attempt<T> in
+            var begun: OpaquePointer?
+            let rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &begun)
+            if rc == MDB_MAP_RESIZED { return .mapResized }
+            try lmdbCheck(rc, "mdb_txn_begin")
+            guard let txn = begun else { throw .unavailable("mdb_txn_begin: no transaction") }
             let result: T
             do throws(StoreError) {
                 result = try body(Transaction(handle: txn))
@@ -101,7 +121,7 @@ extension LMDBStore {
                 // mdb_txn_commit frees the transaction whether or not it succeeds.
                 try lmdbCheck(mdb_txn_commit(txn), "mdb_txn_commit")
             }
-            return result
+            return .done(result)
         }
     }
 
@@ -109,7 +129,7 @@ extension LMDBStore {
     /// expired records are swept in a transaction of their own, and `body` runs once more.
     /// `body` must decide from what it reads, since it may run twice.
     func write<T>(
-        sweepingAt now: () -> Timestamp, _ body: (borrowing Transaction) throws(StoreError) -> T
+        sweepingAt now: @autoclosure () -> Timestamp, _ body: (borrowing Transaction) throws(StoreError) -> T
     ) throws(StoreError) -> T {
         do throws(StoreError) {
             return try withTransaction(readOnly: false, body)

@@ -32,7 +32,9 @@ public final class FileLedger: PaymentLedger, @unchecked Sendable {
     deinit { close(fd) }
 
     public func append(_ payment: Payment) throws {
-        let line = Array((JSONWriter.string(payment.json) + "\n").utf8)
+        var line = Array((JSONWriter.string(payment.json) + "\n").utf8)
+        // A line torn by an earlier crash must not swallow this payment: start on a fresh line.
+        if !endsWithNewline() { line.insert(UInt8(ascii: "\n"), at: 0) }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count else {
             throw LedgerError(description: "writing to \(path) failed: \(String(cString: strerror(errno)))")
@@ -40,6 +42,16 @@ public final class FileLedger: PaymentLedger, @unchecked Sendable {
         guard fdatasync(fd) == 0 else {
             throw LedgerError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
         }
+    }
+
+    private func endsWithNewline() -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_size > 0 else { return true }
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else { return false }
+        defer { close(reader) }
+        var last: UInt8 = 0
+        return pread(reader, &last, 1, info.st_size - 1) == 1 && last == UInt8(ascii: "\n")
     }
 
     public func all() throws -> [Payment] {

@@ -25,7 +25,9 @@ public struct PaymentRequest: Sendable, Equatable {
         var amount = ""
         switch document[member: "amount"] {
         case .number(let lexeme)?:
-            if let value = Decimal(string: lexeme), value > 0, value <= maxAmount {
+            if significantDigits(lexeme) > maxSignificantDigits {
+                errors.append(("amount", "has more than \(maxSignificantDigits) significant digits"))
+            } else if let value = Decimal(string: lexeme), value > 0, value <= maxAmount {
                 amount = value.description
             } else {
                 errors.append(("amount", "must be a positive number no larger than 1000000000000"))
@@ -48,6 +50,15 @@ public struct PaymentRequest: Sendable, Equatable {
             throw invalid(errors.map { "\($0.0) \($0.1)" }.joined(separator: "; ") + ".", errors: errors)
         }
         return PaymentRequest(amount: amount, currency: currency)
+    }
+
+    /// `Decimal` holds 38 digits exactly; refusing longer amounts means a payment is never
+    /// recorded with an amount other than the one the client sent.
+    static let maxSignificantDigits = 30
+
+    static func significantDigits(_ lexeme: String) -> Int {
+        let mantissa = lexeme.prefix { $0 != "e" && $0 != "E" }.filter(\.isNumber)
+        return mantissa.drop { $0 == "0" }.reversed().drop { $0 == "0" }.count
     }
 
     private static func invalid(_ detail: String, errors: [(String, String)]) -> Problem {

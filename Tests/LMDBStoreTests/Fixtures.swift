@@ -39,7 +39,9 @@ func claimRecord(
 }
 
 /// The completed form of `claim`, holding `body`.
-func completed(_ claim: IdempotencyRecord, status: Int = 201, body: [UInt8], expiresAt: Timestamp? = nil) -> IdempotencyRecord {
+func completed(_ claim: IdempotencyRecord, status: Int = 201, body: [UInt8], expiresAt: Timestamp? = nil)
+    -> IdempotencyRecord
+{
     var done = claim
     done.state = .complete
     done.response = StoredResponse(

@@ -114,7 +114,9 @@ import Testing
                 guard case StoreError.corrupt(let message) = error else { return false }
                 return message.contains(key(name).description)
             }
-            #expect(throws: StoreError.self) { try f.store.complete(key(name), token: .zero, with: claimRecord(name, at: 0)) }
+            #expect(throws: StoreError.self) {
+                try f.store.complete(key(name), token: .zero, with: claimRecord(name, at: 0))
+            }
             // Still corrupt, so still the planted bytes: nothing overwrote them.
             #expect {
                 try f.store.record(for: key(name))

@@ -1,12 +1,14 @@
 // idem-store-probe: the second process of LMDBStoreTests. It opens the store file given on the
 // command line, does one thing, and prints one line per result.
 //
-//   idem-store-probe <file> claim <key>                    claimed | existing in-progress | existing complete <status> <body>
-//   idem-store-probe <file> complete <key> <status> <body> claims, then completes: completed | existing …
-//   idem-store-probe <file> get <key>                      absent | in-progress attempt=<n> | complete <status> <body>
-//   idem-store-probe <file> claim-many <prefix> <count> <start-at-ms>
-//                                                          waits for the wall clock, claims <prefix>0…, prints each key it won
-//   idem-store-probe <file> bench <count> full|metaAsync|noSync   µs per claim+complete
+//   <file> claim <key>          claimed | existing in-progress attempt=<n> | existing complete <status> <body>
+//   <file> complete <key> <status> <body>
+//                               claims, then completes: completed | lost | existing …
+//   <file> get <key>            absent | in-progress attempt=<n> | complete <status> <body>
+//   <file> claim-many <prefix> <count> <start-at-ms>
+//                               waits for the wall clock, claims <prefix>0…, prints each key it won, then done <n>
+//   <file> bench <count> full|metaAsync|noSync
+//                               µs per claim+complete
 import Glibc
 import Idempotency
 import LMDBStore
@@ -58,7 +60,10 @@ func run(_ args: [String]) throws(StoreError) -> Int32 {
         guard args.count == 6, let count = Int(args[4]), let startAt = Int64(args[5]) else { return usage() }
         while clock.now() < startAt { usleep(200) }
         var won = 0
-        for i in 0..<count where try store.claim(storeKey("\(name)\(i)"), claimRecord("\(name)\(i)", now: clock.now())) == .claimed(previous: nil) {
+        for i in 0..<count
+        where try store.claim(storeKey("\(name)\(i)"), claimRecord("\(name)\(i)", now: clock.now()))
+            == .claimed(previous: nil)
+        {
             print("\(name)\(i)")
             won += 1
         }
@@ -73,7 +78,8 @@ func run(_ args: [String]) throws(StoreError) -> Int32 {
             _ = try store.claim(storeKey("bench-\(start)-\(i)"), record)
             var done = record
             done.state = .complete
-            done.response = StoredResponse(status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
+            done.response = StoredResponse(
+                status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
             _ = try store.complete(storeKey("bench-\(start)-\(i)"), token: record.token, with: done)
         }
         clock_gettime(CLOCK_MONOTONIC, &ts)
