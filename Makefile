@@ -17,7 +17,7 @@ run:
 	PORT=$(or $(PORT),9000) scripts/run-local.sh
 
 ## Every test: unit, the real LMDB store, and end to end through a real nginx.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/walkthrough-test.sh

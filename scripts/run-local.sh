@@ -39,5 +39,5 @@ for _ in $(seq 1 100); do [[ -S "$socket" ]] && break; sleep 0.05; done
 nginx -p "$runtime/nginx" -c "$runtime/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 sleep 0.3
-echo "idem: serving http://127.0.0.1:$port  (store and ledger in .run/state; Ctrl-C stops)" >&2
+echo "idem: serving http://127.0.0.1:$port  (store and ledger in $state; Ctrl-C stops)" >&2
 wait -n "${pids[@]}" || true

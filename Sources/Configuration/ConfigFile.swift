@@ -5,7 +5,8 @@ import JSON
 enum ConfigFile {
     static func load(_ path: String, displayName: String) throws(ConfigError) -> ConfigValue {
         guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (check permissions)" : "does not exist"
+            let reason =
+                FileManager.default.fileExists(atPath: path) ? "cannot be read (check permissions)" : "does not exist"
             throw ConfigError(file: displayName, path: "$", message: "the file \(reason)")
         }
         return try parse(Array(data), displayName: displayName)

@@ -31,7 +31,8 @@ public struct ConfigValue: Sendable {
         return try members.map { (name, member) throws(ConfigError) in
             let child = ConfigValue(member, file: file, path: Self.join(path, name))
             if let allowed, !allowed.contains(name) {
-                throw child.error("unknown member \"\(name)\"; expected one of: \(allowed.sorted().joined(separator: ", "))")
+                throw child.error(
+                    "unknown member \"\(name)\"; expected one of: \(allowed.sorted().joined(separator: ", "))")
             }
             return (name, child)
         }
@@ -80,7 +81,11 @@ public struct ConfigValue: Sendable {
 
     /// `$.a.b`, or `$["x-y"]` for names that are not plain identifiers.
     static func join(_ path: String, _ name: String) -> String {
-        let plain = !name.isEmpty && name.utf8.allSatisfy { ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
+        let plain =
+            !name.isEmpty
+            && name.utf8.allSatisfy {
+                ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95
+            }
         let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         return plain ? "\(path).\(name)" : "\(path)[\"\(escaped)\"]"
     }

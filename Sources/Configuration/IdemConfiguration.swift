@@ -17,9 +17,11 @@ public struct IdemConfiguration: Sendable {
     public static func load(directory: String, handlers: Set<String>) throws(ConfigError) -> IdemConfiguration {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         func display(_ name: String) -> String { "\(dir)/\(name)" }
-        let policies = try PoliciesFile.decode(try ConfigFile.load(display(policiesFile), displayName: display(policiesFile)))
+        let policies = try PoliciesFile.decode(
+            try ConfigFile.load(display(policiesFile), displayName: display(policiesFile)))
         let routes = try RoutesFile.decode(
-            try ConfigFile.load(display(routesFile), displayName: display(routesFile)), policies: policies, handlers: handlers)
+            try ConfigFile.load(display(routesFile), displayName: display(routesFile)), policies: policies,
+            handlers: handlers)
         var server = ServerSettings()
         if FileManager.default.fileExists(atPath: display(serverFile)) {
             server = try ServerFile.decode(try ConfigFile.load(display(serverFile), displayName: display(serverFile)))

@@ -20,14 +20,17 @@ enum IdempotencyOptionsDecoder {
                     throw member.error("expected an HTTP header name (letters, digits and -), found \"\(header)\"")
                 }
                 guard !header.contains("_") else {
-                    throw member.error("nginx drops header names containing '_'; use '-' instead of '_' in \"\(header)\"")
+                    throw member.error(
+                        "nginx drops header names containing '_'; use '-' instead of '_' in \"\(header)\"")
                 }
                 o.headerName = header
             case "methods":
                 var methods: Set<String> = []
                 for element in try member.elements() {
                     let m = try element.nonEmptyString().uppercased()
-                    guard m.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else { throw element.error("expected an HTTP method such as \"POST\"") }
+                    guard m.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+                        throw element.error("expected an HTTP method such as \"POST\"")
+                    }
                     methods.insert(m)
                 }
                 guard !methods.isEmpty else { throw member.error("expected at least one method") }
@@ -38,7 +41,8 @@ enum IdempotencyOptionsDecoder {
         }
         if o.lockTimeoutSeconds > o.ttlSeconds {
             throw value.error(
-                "lockTimeoutSeconds (\(o.lockTimeoutSeconds)) must not exceed ttlSeconds (\(o.ttlSeconds)): a claim would outlive its record")
+                "lockTimeoutSeconds (\(o.lockTimeoutSeconds)) must not exceed ttlSeconds (\(o.ttlSeconds)): a claim would outlive its record"
+            )
         }
         return o
     }

@@ -40,7 +40,8 @@ enum PoliciesFile {
         let typeName = try typeValue.string()
         guard let type = PolicyType(rawValue: typeName) else {
             throw typeValue.error(
-                "unknown policy type \"\(typeName)\"; expected one of: \(PolicyType.allCases.map(\.rawValue).joined(separator: ", "))")
+                "unknown policy type \"\(typeName)\"; expected one of: \(PolicyType.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         var options = IdempotencyOptions()
         if let handler = try entry.member("handler") {
@@ -50,7 +51,9 @@ enum PoliciesFile {
                 case .idempotencyInbound: options = try IdempotencyOptionsDecoder.decode(opts)
                 case .idempotencyOutbound:
                     if let first = try opts.members().first {
-                        throw first.1.error("idempotency-outbound takes no options; set \"\(first.0)\" on the idempotency-inbound policy")
+                        throw first.1.error(
+                            "idempotency-outbound takes no options; set \"\(first.0)\" on the idempotency-inbound policy"
+                        )
                     }
                 }
             }

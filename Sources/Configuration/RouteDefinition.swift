@@ -33,7 +33,8 @@ enum RoutesFile {
                 guard methods.contains(key) else { continue }  // summary, parameters, servers, ...
                 routes.append(
                     try decodeOperation(
-                        operation, path: template, method: Method(rawValue: key), policies: policies, handlers: handlers))
+                        operation, path: template, method: Method(rawValue: key), policies: policies, handlers: handlers
+                    ))
             }
         }
         return routes
@@ -43,14 +44,17 @@ enum RoutesFile {
         for segment in template.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
             let opens = segment.filter { $0 == "{" }.count
             let closes = segment.filter { $0 == "}" }.count
-            if opens != closes || opens > 1 || (opens == 1 && !(segment.hasPrefix("{") && segment.hasSuffix("}") && segment.count > 2)) {
+            if opens != closes || opens > 1
+                || (opens == 1 && !(segment.hasPrefix("{") && segment.hasSuffix("}") && segment.count > 2))
+            {
                 throw item.error("path parameters must fill a whole segment, like /payments/{id}")
             }
         }
     }
 
     private static func decodeOperation(
-        _ operation: ConfigValue, path: String, method: Method, policies: [String: PolicyDefinition], handlers: Set<String>
+        _ operation: ConfigValue, path: String, method: Method, policies: [String: PolicyDefinition],
+        handlers: Set<String>
     ) throws(ConfigError) -> RouteDefinition {
         var routeObject: ConfigValue?
         for key in routeKeys { if let r = try operation.member(key) { routeObject = r; break } }
@@ -64,9 +68,12 @@ enum RoutesFile {
         let handlerName = try exportValue.string()
         guard handlers.contains(handlerName) else {
             throw exportValue.error(
-                "unknown handler \"\(handlerName)\"; handlers compiled into this binary: \(handlers.sorted().joined(separator: ", "))")
+                "unknown handler \"\(handlerName)\"; handlers compiled into this binary: \(handlers.sorted().joined(separator: ", "))"
+            )
         }
-        let options = try handler.member("options") ?? ConfigValue(.object([]), file: handler.file, path: handler.path + ".options")
+        let options =
+            try handler.member("options")
+            ?? ConfigValue(.object([]), file: handler.file, path: handler.path + ".options")
         _ = try options.members()
 
         var inbound: [String] = []
@@ -76,11 +83,14 @@ enum RoutesFile {
                 for element in try list.elements() {
                     let name = try element.string()
                     guard let definition = policies[name] else {
-                        throw element.error("unknown policy \"\(name)\"; policies.json defines: \(policies.keys.sorted().joined(separator: ", "))")
+                        throw element.error(
+                            "unknown policy \"\(name)\"; policies.json defines: \(policies.keys.sorted().joined(separator: ", "))"
+                        )
                     }
                     let wantInbound = phase == "inbound"
                     guard definition.type.isInbound == wantInbound else {
-                        throw element.error("policy \"\(name)\" is of type \(definition.type.rawValue) and cannot run \(phase)")
+                        throw element.error(
+                            "policy \"\(name)\" is of type \(definition.type.rawValue) and cannot run \(phase)")
                     }
                     if wantInbound { inbound.append(name) } else { outbound.append(name) }
                 }

@@ -72,12 +72,16 @@ enum ServerFile {
             case "durability":
                 let text = try member.string()
                 guard let d = StoreSettings.Durability(rawValue: text) else {
-                    throw member.error("expected one of: \(StoreSettings.Durability.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\"")
+                    throw member.error(
+                        "expected one of: \(StoreSettings.Durability.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(text)\""
+                    )
                 }
                 s.durability = d
             case "fileName":
                 let file = try member.nonEmptyString()
-                guard !file.contains("/") else { throw member.error("expected a file name without '/', found \"\(file)\"") }
+                guard !file.contains("/") else {
+                    throw member.error("expected a file name without '/', found \"\(file)\"")
+                }
                 s.fileName = file
             default: break
             }

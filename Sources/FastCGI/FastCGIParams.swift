@@ -1,3 +1,4 @@
+import Foundation
 import HTTP
 
 /// The CGI/1.1 variables of one FastCGI request (`FCGX_Request.envp`), turned into a `Request`.
@@ -37,7 +38,8 @@ struct FastCGIParams {
         }
         // REQUEST_URI is the target as the client sent it; nginx always passes it.
         let target = values["REQUEST_URI"] ?? values["DOCUMENT_URI"] ?? values["SCRIPT_NAME"] ?? "/"
-        var request = Request(method: Method(rawValue: values["REQUEST_METHOD"] ?? "GET"), target: target, headers: headers, body: body)
+        var request = Request(
+            method: Method(rawValue: values["REQUEST_METHOD"] ?? "GET"), target: target, headers: headers, body: body)
         if request.query.isEmpty, let q = values["QUERY_STRING"] { request.query = q }
         request.parameters = parameters
         return request
@@ -59,5 +61,3 @@ struct FastCGIParams {
         return out
     }
 }
-
-import Foundation

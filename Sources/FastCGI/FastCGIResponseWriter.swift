@@ -5,7 +5,8 @@ import HTTP
 enum FastCGIResponseWriter {
     static func write(_ response: Response, bodyLength: Int, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
         var head = "Status: \(response.status.rawValue) \(response.status.reasonPhrase)\r\n"
-        for (name, value) in response.headers where !Headers.same(name, "Content-Length") && !Headers.same(name, "Status") {
+        for (name, value) in response.headers
+        where !Headers.same(name, "Content-Length") && !Headers.same(name, "Status") {
             head += name
             head += ": "
             head += sanitize(value)

@@ -107,9 +107,11 @@ public final class FastCGIServer: @unchecked Sendable {
         let contentLength = params.contentLength
         if contentLength > options.maxBodyBytes {
             discardInput(raw, count: contentLength)
-            response = Problem(
-                status: .contentTooLarge, type: "body-too-large", title: "Request body too large",
-                detail: "The body is \(contentLength) bytes; the limit is \(options.maxBodyBytes).").response
+            response =
+                Problem(
+                    status: .contentTooLarge, type: "body-too-large", title: "Request body too large",
+                    detail: "The body is \(contentLength) bytes; the limit is \(options.maxBodyBytes)."
+                ).response
         } else {
             let body = readInput(raw, count: contentLength)
             guard body.count == contentLength else {
@@ -117,13 +119,16 @@ public final class FastCGIServer: @unchecked Sendable {
                 let problem = Problem(
                     status: .badRequest, type: "incomplete-body", title: "Incomplete request body",
                     detail: "Received \(body.count) of \(contentLength) bytes.")
-                FastCGIResponseWriter.write(problem.response, bodyLength: problem.response.body.count, to: raw.pointee.out)
+                FastCGIResponseWriter.write(
+                    problem.response, bodyLength: problem.response.body.count, to: raw.pointee.out)
                 return
             }
             let request = params.request(body: body)
             response = responder(request)
             if request.method == .head {
-                FastCGIResponseWriter.write(Response(status: response.status, headers: response.headers), bodyLength: response.body.count, to: raw.pointee.out)
+                FastCGIResponseWriter.write(
+                    Response(status: response.status, headers: response.headers), bodyLength: response.body.count,
+                    to: raw.pointee.out)
                 return
             }
         }

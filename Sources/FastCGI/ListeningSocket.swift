@@ -24,7 +24,10 @@ public final class ListeningSocket: @unchecked Sendable {
             var accepting: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0, accepting == 1 else {
-                throw ListenError(description: "fd \(fd) is not a listening socket; start idem from spawn-fcgi or a systemd .socket unit, or pass --listen")
+                throw ListenError(
+                    description:
+                        "fd \(fd) is not a listening socket; start idem from spawn-fcgi or a systemd .socket unit, or pass --listen"
+                )
             }
             return ListeningSocket(fd: fd, address: address, createdPath: nil)
         case .unix(let path, let mode):
@@ -41,7 +44,8 @@ public final class ListeningSocket: @unchecked Sendable {
         addr.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
         guard path.utf8.count < capacity else {
-            throw ListenError(description: "socket path \(path) is longer than \(capacity - 1) bytes; choose a shorter --listen path")
+            throw ListenError(
+                description: "socket path \(path) is longer than \(capacity - 1) bytes; choose a shorter --listen path")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: path.utf8)
@@ -56,7 +60,8 @@ public final class ListeningSocket: @unchecked Sendable {
             }
             _ = Foundation.close(probe)
             if live {
-                throw ListenError(description: "socket \(path) is in use by another process; stop it or choose another --listen path")
+                throw ListenError(
+                    description: "socket \(path) is in use by another process; stop it or choose another --listen path")
             }
             unlink(path)
         }
@@ -68,7 +73,8 @@ public final class ListeningSocket: @unchecked Sendable {
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
             _ = Foundation.close(fd)
-            throw ListenError(description: "cannot create socket \(path): \(reason); check that its directory exists and is writable")
+            throw ListenError(
+                description: "cannot create socket \(path): \(reason); check that its directory exists and is writable")
         }
         chmod(path, mode_t(mode))
         guard listen(fd, backlog) == 0 else {
@@ -94,12 +100,15 @@ public final class ListeningSocket: @unchecked Sendable {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, backlog) == 0 else {
             let reason = String(cString: strerror(errno))
             _ = Foundation.close(fd)
-            throw ListenError(description: "cannot listen on \(host):\(port): \(reason); is another process using the port?")
+            throw ListenError(
+                description: "cannot listen on \(host):\(port): \(reason); is another process using the port?")
         }
         return ListeningSocket(fd: fd, address: address, createdPath: nil)
     }

@@ -23,7 +23,9 @@ public final class Application: Sendable {
         var router = Router<RoutePipeline>()
         for route in configuration.routes {
             guard let factory = registry.factories[route.handlerName] else {
-                throw ConfigError(file: route.handlerOptions.file, path: route.handlerOptions.path, message: "unknown handler \(route.handlerName)")
+                throw ConfigError(
+                    file: route.handlerOptions.file, path: route.handlerOptions.path,
+                    message: "unknown handler \(route.handlerName)")
             }
             let handler = try factory(route.handlerOptions, environment)
             let policy: (String) -> PolicyDefinition = { configuration.policies[$0]! }  // names validated at load
@@ -58,7 +60,11 @@ public final class Application: Sendable {
         case .notFound:
             context = RequestContext(route: "-")
             context.outcome = "rejected"
-            response = Problem(status: .notFound, type: "not-found", title: "Not found", detail: "No route matches \(request.path).").response
+            response =
+                Problem(
+                    status: .notFound, type: "not-found", title: "Not found",
+                    detail: "No route matches \(request.path)."
+                ).response
         }
         let micros = (DispatchTime.now().uptimeNanoseconds - start) / 1000
         var fields: [(String, String)] = [

@@ -37,7 +37,9 @@ public enum Control {
             let directory = options.values["config"] ?? "/etc/idem"
             do {
                 let configuration = try IdemConfiguration.load(directory: directory, handlers: registry.names)
-                print("idemctl: configuration in \(configuration.directory) is valid (\(configuration.routes.count) routes, \(configuration.policies.count) policies)")
+                print(
+                    "idemctl: configuration in \(configuration.directory) is valid (\(configuration.routes.count) routes, \(configuration.policies.count) policies)"
+                )
                 return 0
             } catch {
                 printError("idemctl: \(error)\n")

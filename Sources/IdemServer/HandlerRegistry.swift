@@ -54,6 +54,8 @@ public struct HandlerRegistry: Sendable {
     }
 
     private static func ledger(_ env: HandlerEnvironment) throws -> any PaymentLedger {
-        try env.shared("payments-ledger") { try FileLedger(path: env.stateDirectory + "/payments.jsonl") as any PaymentLedger }
+        try env.shared("payments-ledger") {
+            try FileLedger(path: env.stateDirectory + "/payments.jsonl") as any PaymentLedger
+        }
     }
 }

@@ -47,7 +47,8 @@ public final class Logger: Sendable {
 
     /// logfmt quoting: bare when safe, otherwise a double-quoted string with escapes.
     static func quote(_ value: String) -> String {
-        let safe = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
+        let safe =
+            !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
         if safe { return value }
         var out = "\""
         for scalar in value.unicodeScalars {

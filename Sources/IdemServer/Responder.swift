@@ -60,7 +60,8 @@ public enum Responder {
         // 1. Configuration, validated as a whole before anything is opened.
         var configuration: IdemConfiguration
         do {
-            configuration = try IdemConfiguration.load(directory: options.values["config"] ?? "/etc/idem", handlers: registry.names)
+            configuration = try IdemConfiguration.load(
+                directory: options.values["config"] ?? "/etc/idem", handlers: registry.names)
             try applyOverrides(options, to: &configuration.server)
         } catch {
             printError("idem: \(error)\n")
@@ -83,7 +84,8 @@ public enum Responder {
         do {
             try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
         } catch {
-            printError("idem: cannot create state directory \(settings.stateDirectory): \(error.localizedDescription)\n")
+            printError(
+                "idem: cannot create state directory \(settings.stateDirectory): \(error.localizedDescription)\n")
             return 69
         }
         let address = listenAddress(options: options, settings: settings)
@@ -124,7 +126,10 @@ public enum Responder {
         sweeper.start()
         log.log(
             .notice, "idem started",
-            [("listen", address.description), ("workers", String(settings.workers)), ("store", storePath), ("pid", String(getpid()))])
+            [
+                ("listen", address.description), ("workers", String(settings.workers)), ("store", storePath),
+                ("pid", String(getpid())),
+            ])
 
         // 4. Wait for a stop signal.
         while true {
@@ -148,7 +153,9 @@ public enum Responder {
     static func applyOverrides(_ options: CommandLineOptions, to server: inout ServerSettings) throws(ConfigError) {
         if let w = options.values["workers"] {
             guard let n = Int(w), (1...1024).contains(n) else {
-                throw ConfigError(file: "command line", path: "--workers", message: "expected an integer from 1 to 1024, found \"\(w)\"")
+                throw ConfigError(
+                    file: "command line", path: "--workers",
+                    message: "expected an integer from 1 to 1024, found \"\(w)\"")
             }
             server.workers = n
         }
@@ -157,13 +164,17 @@ public enum Responder {
         }
         if let mode = options.values["socket-mode"] {
             guard let m = UInt16(mode, radix: 8), m <= 0o777 else {
-                throw ConfigError(file: "command line", path: "--socket-mode", message: "expected octal bits such as 0660, found \"\(mode)\"")
+                throw ConfigError(
+                    file: "command line", path: "--socket-mode",
+                    message: "expected octal bits such as 0660, found \"\(mode)\"")
             }
             server.socketMode = m
         }
         if let listen = options.values["listen"] {
             guard ListenAddress.parse(listen) != nil else {
-                throw ConfigError(file: "command line", path: "--listen", message: "expected unix:/path, host:port or fd:N, found \"\(listen)\"")
+                throw ConfigError(
+                    file: "command line", path: "--listen",
+                    message: "expected unix:/path, host:port or fd:N, found \"\(listen)\"")
             }
             server.listen = listen
         }
@@ -172,7 +183,9 @@ public enum Responder {
     /// An explicit --listen wins; then a socket handed over by systemd (LISTEN_FDS, fd 3) or
     /// spawn-fcgi (fd 0); then server.json.
     static func listenAddress(options: CommandLineOptions, settings: ServerSettings) -> ListenAddress {
-        if let listen = options.values["listen"], let a = ListenAddress.parse(listen, socketMode: settings.socketMode) { return a }
+        if let listen = options.values["listen"], let a = ListenAddress.parse(listen, socketMode: settings.socketMode) {
+            return a
+        }
         let env = ProcessInfo.processInfo.environment
         if let fds = env["LISTEN_FDS"].flatMap(Int.init), fds >= 1, env["LISTEN_PID"].flatMap(Int32.init) == getpid() {
             return .inherited(fd: 3)

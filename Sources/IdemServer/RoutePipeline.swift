@@ -42,6 +42,7 @@ public struct RoutePipeline: Sendable {
         log.error("handler failed", [("route", context.route), ("error", String(describing: error))])
         return Problem(
             status: .internalServerError, type: "internal-error", title: "Internal server error",
-            detail: "The request failed inside the responder; see its log.").response
+            detail: "The request failed inside the responder; see its log."
+        ).response
     }
 }

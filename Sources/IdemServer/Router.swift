@@ -31,9 +31,11 @@ public struct Router<Target: Sendable>: Sendable {
         // Literal routes win over parameter routes: /payments/export before /payments/{id}.
         let entry = Entry(template: template, segments: segments, method: method, target: target)
         let literalCount = segments.filter { if case .literal = $0 { return true } else { return false } }.count
-        let index = entries.firstIndex { existing in
-            existing.segments.filter { if case .literal = $0 { return true } else { return false } }.count < literalCount
-        } ?? entries.count
+        let index =
+            entries.firstIndex { existing in
+                existing.segments.filter { if case .literal = $0 { return true } else { return false } }.count
+                    < literalCount
+            } ?? entries.count
         entries.insert(entry, at: index)
     }
 
@@ -79,7 +81,8 @@ public struct Router<Target: Sendable>: Sendable {
         var bytes = Array(s.utf8)[...]
         while let b = bytes.popFirst() {
             if b == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+                guard bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+                else { return nil }
                 out.append(v)
                 bytes = bytes.dropFirst(2)
             } else {

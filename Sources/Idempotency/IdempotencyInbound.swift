@@ -67,7 +67,8 @@ public struct IdempotencyInbound: InboundPolicy {
         }
 
         let scope = Scope(
-            principal: principals.principal(of: request), method: request.method.rawValue, route: context.route, key: key)
+            principal: principals.principal(of: request), method: request.method.rawValue, route: context.route,
+            key: key)
         let storeKey = scope.storeKey
         let fingerprint = Fingerprint(of: request)
         let now = clock.now()

@@ -14,7 +14,8 @@ public enum IdempotencyProblem {
         case .invalidCharacter: detail = "The \(header) header may contain only visible ASCII characters."
         case .unterminatedQuote: detail = "The \(header) header has an unterminated quoted string."
         }
-        return Problem(status: .badRequest, type: "invalid-idempotency-key", title: "Invalid idempotency key", detail: detail)
+        return Problem(
+            status: .badRequest, type: "invalid-idempotency-key", title: "Invalid idempotency key", detail: detail)
     }
 
     public static func missingKey(header: String) -> Problem {
@@ -28,7 +29,8 @@ public enum IdempotencyProblem {
     public static func mismatch(header: String) -> Problem {
         Problem(
             status: .unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused",
-            detail: "This \(header) was already used with a different request (method, path, query, content type or body).")
+            detail:
+                "This \(header) was already used with a different request (method, path, query, content type or body).")
     }
 
     public static func inProgress(retryAfter: Int) -> Problem {

@@ -18,7 +18,8 @@ public final class InMemoryStore: IdempotencyStore {
         }
     }
 
-    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+    public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool
+    {
         records.withLock { table in
             guard let current = table[key], current.state == .inProgress, current.token == token else { return false }
             table[key] = record

@@ -86,11 +86,15 @@ public enum RecordCodec {
         mutating func u8(_ v: UInt8) { out.append(v) }
         mutating func u16(_ v: UInt16) { out += [UInt8(v >> 8), UInt8(v & 0xFF)] }
         mutating func u32(_ v: UInt32) {
-            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
+            for shift in stride(from: 24, through: 0, by: -8) {
+                out.append(UInt8(truncatingIfNeeded: v >> UInt32(shift)))
+            }
         }
         mutating func i64(_ v: Int64) {
             let u = UInt64(bitPattern: v)
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: u >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) {
+                out.append(UInt8(truncatingIfNeeded: u >> UInt64(shift)))
+            }
         }
         mutating func bytes(_ b: [UInt8]) { out += b }
         mutating func field(_ b: [UInt8]) {

@@ -22,7 +22,8 @@ public enum Replay {
 
     public static func response(from stored: StoredResponse?) -> Response {
         guard let stored else {
-            return Problem(status: .internalServerError, type: "replay-missing", title: "Stored response missing").response
+            return Problem(status: .internalServerError, type: "replay-missing", title: "Stored response missing")
+                .response
         }
         var headers = Headers(stored.headers)
         headers.set(replayHeader, "true")

@@ -34,6 +34,9 @@ public struct StoreKey: Hashable, Sendable, CustomStringConvertible {
 /// Length-prefixing keeps field boundaries unambiguous: ("ab","c") and ("a","bc") differ.
 func appendLengthPrefixed(_ field: [UInt8], to out: inout [UInt8]) {
     let n = UInt32(truncatingIfNeeded: field.count)
-    out += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)]
+    out += [
+        UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8),
+        UInt8(truncatingIfNeeded: n),
+    ]
     out += field
 }

@@ -19,7 +19,8 @@ public struct PaymentRequest: Sendable, Equatable {
             throw invalid("The body is not valid JSON (\(error)).", errors: [])
         }
         guard case .object = document else {
-            throw invalid("The body must be a JSON object such as {\"amount\": 100, \"currency\": \"USD\"}.", errors: [])
+            throw invalid(
+                "The body must be a JSON object such as {\"amount\": 100, \"currency\": \"USD\"}.", errors: [])
         }
         var errors: [(String, String)] = []
         var amount = ""

@@ -36,7 +36,9 @@ public struct GetPayment: Handler {
     public func handle(_ request: Request, context: RequestContext) throws -> Response {
         let id = context.pathParameters["id"] ?? ""
         guard let payment = try ledger.all().first(where: { $0.id == id }) else {
-            throw Problem(status: .notFound, type: "payment-not-found", title: "Payment not found", detail: "No payment has id \(id).")
+            throw Problem(
+                status: .notFound, type: "payment-not-found", title: "Payment not found",
+                detail: "No payment has id \(id).")
         }
         return .json(.ok, JSONWriter.bytes(payment.json))
     }

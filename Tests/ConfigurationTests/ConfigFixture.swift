@@ -1,7 +1,7 @@
-import Foundation
 import Configuration
-import Testing
+import Foundation
 import TestSupport
+import Testing
 
 /// A config directory in /tmp holding a valid policies.json and routes.oas.json that each test
 /// then breaks in one place.

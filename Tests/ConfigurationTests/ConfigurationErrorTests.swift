@@ -1,7 +1,7 @@
-import Foundation
 import Configuration
-import Testing
+import Foundation
 import TestSupport
+import Testing
 
 /// Every bad file fails at load with the file, the JSONPath of the offending value and a message.
 @Suite struct ConfigurationErrorTests {
@@ -194,7 +194,8 @@ import TestSupport
 
     @Test func inboundPolicyInOutboundListIsRejected() throws {
         let f = try ConfigFixture(
-            routes: ConfigFixture.routes(policies: #"{"inbound": ["idempotency-inbound"], "outbound": ["idempotency-inbound"]}"#))
+            routes: ConfigFixture.routes(
+                policies: #"{"inbound": ["idempotency-inbound"], "outbound": ["idempotency-inbound"]}"#))
         let e = try #require(f.loadError())
         #expect(e.path == route + ".policies.outbound[0]")
         #expect(e.message.contains("cannot run outbound"))
@@ -208,7 +209,8 @@ import TestSupport
     }
 
     @Test func pathParameterNotFillingSegmentIsRejected() throws {
-        let routes = ConfigFixture.routes().replacingOccurrences(of: #""/payments": {"#, with: #""/payments/pay-{id}": {"#)
+        let routes = ConfigFixture.routes().replacingOccurrences(
+            of: #""/payments": {"#, with: #""/payments/pay-{id}": {"#)
         let f = try ConfigFixture(routes: routes)
         let e = try #require(f.loadError())
         #expect(e.path == #"$.paths["/payments/pay-{id}"]"#)

@@ -1,13 +1,14 @@
 import Configuration
 import Idempotency
-import Testing
 import TestSupport
+import Testing
 
 import struct HTTP.Method
 
 @Suite struct ConfigurationLoadTests {
     @Test func shippedConfigDirectoryLoads() throws {
-        let config = try IdemConfiguration.load(directory: PackagePaths.root + "/config", handlers: ConfigFixture.handlers)
+        let config = try IdemConfiguration.load(
+            directory: PackagePaths.root + "/config", handlers: ConfigFixture.handlers)
         #expect(config.routes.count == 3)
         let inbound = try #require(config.policies["idempotency-inbound"])
         #expect(inbound.type == .idempotencyInbound)

@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Synchronization
 import TestSupport
 import Testing
 
@@ -56,8 +57,11 @@ final class SeedWalkthroughTests {
 
     @Test func malformedBodyIsProblemJSONAndCreatesNothing() throws {
         let before = try paymentCount()
-        for body in [#"{"amount": 100, "currency": "US"#, #"{"amount": -5, "currency": "USD"}"#, #"{"currency": "USD"}"#, "[]"] {
-            let r = try stack.send("POST", "/payments", headers: json + [("Idempotency-Key", "bad-\(body.count)")], body: body)
+        for body in [
+            #"{"amount": 100, "currency": "US"#, #"{"amount": -5, "currency": "USD"}"#, #"{"currency": "USD"}"#, "[]",
+        ] {
+            let r = try stack.send(
+                "POST", "/payments", headers: json + [("Idempotency-Key", "bad-\(body.count)")], body: body)
             #expect(r.status == 400, "body \(body)")
             #expect(r.header("Content-Type") == "application/problem+json")
             let problem = try JSONParser.parse(r.body)
@@ -91,7 +95,8 @@ final class SeedWalkthroughTests {
         }
         // A quoted key and the bare token are the same key.
         let bare = try stack.send("POST", "/payments", headers: json + [("Idempotency-Key", "quoted-1")], body: payment)
-        let quoted = try stack.send("POST", "/payments", headers: json + [("Idempotency-Key", "\"quoted-1\"")], body: payment)
+        let quoted = try stack.send(
+            "POST", "/payments", headers: json + [("Idempotency-Key", "\"quoted-1\"")], body: payment)
         #expect(bare.status == 201)
         #expect(quoted.header("X-Idempotent-Replay") == "true")
         #expect(quoted.body == bare.body)
@@ -102,7 +107,8 @@ final class SeedWalkthroughTests {
         let results = Mutex<[Int]>([])
         let (stack, json, payment) = (self.stack, self.json, self.payment)
         DispatchQueue.concurrentPerform(iterations: 12) { _ in
-            let r = try? stack.send("POST", "/payments", headers: json + [("Idempotency-Key", "burst-1")], body: payment)
+            let r = try? stack.send(
+                "POST", "/payments", headers: json + [("Idempotency-Key", "burst-1")], body: payment)
             results.withLock { $0.append(r?.status ?? -1) }
         }
         let statuses = results.withLock { $0 }
@@ -134,5 +140,3 @@ final class SeedWalkthroughTests {
         #expect(again.body == first.body)
     }
 }
-
-import Synchronization

@@ -14,7 +14,9 @@ import Testing
     }
 
     @Test func bodyHasTypeTitleStatusDetailInOrder() throws {
-        let p = Problem(status: .badRequest, type: "invalid-payment", title: "Invalid payment request", detail: "amount is required.")
+        let p = Problem(
+            status: .badRequest, type: "invalid-payment", title: "Invalid payment request",
+            detail: "amount is required.")
         let value = try body(p.response)
         #expect(
             value
@@ -65,9 +67,13 @@ import Testing
     }
 
     @Test func relativeTypeGetsTheProblemBaseAndAbsoluteTypeIsKept() {
-        #expect(Problem(status: .badRequest, type: "invalid-payment", title: "").type == "https://idem.dev/problems/invalid-payment")
-        #expect(Problem(status: .badRequest, type: "https://example.com/p/x", title: "").type == "https://example.com/p/x")
-        #expect(Problem(status: .badRequest, type: "http://example.com/p/x", title: "").type == "http://example.com/p/x")
+        #expect(
+            Problem(status: .badRequest, type: "invalid-payment", title: "").type
+                == "https://idem.dev/problems/invalid-payment")
+        #expect(
+            Problem(status: .badRequest, type: "https://example.com/p/x", title: "").type == "https://example.com/p/x")
+        #expect(
+            Problem(status: .badRequest, type: "http://example.com/p/x", title: "").type == "http://example.com/p/x")
     }
 
     /// BUG (latent): `Problem.init` decides "absolute URI" with `hasPrefix("http")`, so a relative

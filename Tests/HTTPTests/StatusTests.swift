@@ -38,7 +38,8 @@ import Testing
     }
 
     @Test func jsonResponseSetsContentTypeOverCallerValue() {
-        let r = Response.json(.created, Array("{}".utf8), headers: Headers([("content-type", "text/plain"), ("Location", "/p/1")]))
+        let r = Response.json(
+            .created, Array("{}".utf8), headers: Headers([("content-type", "text/plain"), ("Location", "/p/1")]))
         #expect(r.status == .created)
         #expect(r.headers.fields.map(\.name) == ["Location", "Content-Type"])
         #expect(r.headers["Content-Type"] == "application/json")

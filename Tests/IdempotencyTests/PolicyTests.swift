@@ -13,7 +13,9 @@ final class PolicyHarness {
     var nextStatus = Status.created
     var handlerError: (any Error)?
 
-    func send(_ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments") -> (Response, RequestContext) {
+    func send(_ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments") -> (
+        Response, RequestContext
+    ) {
         var headers = Headers([("Content-Type", "application/json")])
         if let key { headers.set("Idempotency-Key", key) }
         let request = Request(method: method, target: route, headers: headers, body: Array(body.utf8))
@@ -34,7 +36,11 @@ final class PolicyHarness {
             response = Problem(status: .internalServerError, type: "boom", title: "\(handlerError)").response
         } else {
             response = Response(
-                status: nextStatus, headers: Headers([("Content-Type", "application/json"), ("Set-Cookie", "s=1"), ("Location", "/payments/\(executions)")]),
+                status: nextStatus,
+                headers: Headers([
+                    ("Content-Type", "application/json"), ("Set-Cookie", "s=1"),
+                    ("Location", "/payments/\(executions)"),
+                ]),
                 body: Array(#"{"n":\#(executions)}"#.utf8))
         }
         try? outbound.outbound(&response, request: request, context: context)
@@ -105,9 +111,12 @@ struct PolicyTests {
 
     @Test func duplicateWhileInProgressIs409WithRetryAfter() throws {
         let h = PolicyHarness()
-        let request = Request(method: .post, target: "/payments", headers: Headers([("Idempotency-Key", "k1"), ("Content-Type", "application/json")]))
+        let request = Request(
+            method: .post, target: "/payments",
+            headers: Headers([("Idempotency-Key", "k1"), ("Content-Type", "application/json")]))
         let inbound = IdempotencyInbound(options: h.options, store: h.store, clock: h.clock)
-        #expect(try inbound.inbound(request, context: RequestContext(route: "/payments")) == nil)  // claimed, never finished
+        // Claimed and never finished: the first request is still running.
+        #expect(try inbound.inbound(request, context: RequestContext(route: "/payments")) == nil)
         let (response, context) = h.send(key: "k1", body: "")
         #expect(response.status == .conflict)
         #expect(response.headers["Retry-After"] == "1")
@@ -117,7 +126,10 @@ struct PolicyTests {
 
     @Test func expiredLeaseIsTakenOverAsAttemptTwo() throws {
         let h = PolicyHarness()
-        let request = Request(method: .post, target: "/payments", headers: Headers([("Idempotency-Key", "k1"), ("Content-Type", "application/json")]), body: Array(#"{"amount":1}"#.utf8))
+        let request = Request(
+            method: .post, target: "/payments",
+            headers: Headers([("Idempotency-Key", "k1"), ("Content-Type", "application/json")]),
+            body: Array(#"{"amount":1}"#.utf8))
         let inbound = IdempotencyInbound(options: h.options, store: h.store, clock: h.clock)
         #expect(try inbound.inbound(request, context: RequestContext(route: "/payments")) == nil)
         h.clock.advance(seconds: h.options.lockTimeoutSeconds + 1)
@@ -193,8 +205,12 @@ struct PolicyTests {
 
 /// A store whose every operation fails, as a full or unreachable store would.
 final class FailingStore: IdempotencyStore {
-    func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome { throw .unavailable("down") }
-    func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool { throw .unavailable("down") }
+    func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
+        throw .unavailable("down")
+    }
+    func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        throw .unavailable("down")
+    }
     func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool { throw .unavailable("down") }
     func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord? { throw .unavailable("down") }
 }

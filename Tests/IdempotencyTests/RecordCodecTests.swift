@@ -7,7 +7,9 @@ struct RecordCodecTests {
         IdempotencyRecord(
             state: .complete, fingerprint: Fingerprint(bytes: Array(repeating: 7, count: 32)), createdAt: 1000,
             expiresAt: 2000, leaseUntil: 1500, token: ClaimToken(bytes: Array(0..<16)), attempt: 3,
-            response: StoredResponse(status: 201, headers: [("Content-Type", "application/json"), ("Location", "/p/1")], body: Array("{}".utf8)),
+            response: StoredResponse(
+                status: 201, headers: [("Content-Type", "application/json"), ("Location", "/p/1")],
+                body: Array("{}".utf8)),
             scope: Scope(principal: "alice", method: "POST", route: "/payments", key: IdempotencyKey(unchecked: "k")))
     }
 

@@ -42,7 +42,10 @@ import Testing
         let controls = String(String.UnicodeScalarView((0..<0x20).map { Unicode.Scalar(UInt8($0)) }))
         let value = JSONValue.object([
             ("text", .string(controls + "\"\\/é😀\u{7F}\u{2028}")),
-            ("numbers", .array([.number("0"), .number("-0.5"), .number("1E+2"), .number("123456789012345678901234567890")])),
+            (
+                "numbers",
+                .array([.number("0"), .number("-0.5"), .number("1E+2"), .number("123456789012345678901234567890")])
+            ),
             ("flags", .array([.bool(true), .bool(false), .null])),
             ("nested", .object([("b", .object([("a", .array([]))])), ("a", .string(""))])),
         ])

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Payments
 
@@ -40,7 +40,10 @@ import TestSupport
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 3)
         #expect(lines.last == "")
-        #expect(lines.first == #"{"id":"pay_1","object":"payment","amount":1.5,"currency":"USD","status":"succeeded","created":1700000001}"#)
+        #expect(
+            lines.first
+                == #"{"id":"pay_1","object":"payment","amount":1.5,"currency":"USD","status":"succeeded","created":1700000001}"#
+        )
     }
 
     @Test func tornLastLineIsSkippedAndEarlierPaymentsSurvive() throws {

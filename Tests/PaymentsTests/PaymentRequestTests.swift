@@ -23,7 +23,8 @@ import Testing
     private func fieldErrors(_ problem: Problem) -> [(field: String, detail: String)] {
         guard case .array(let items)? = problem.extensions.first(where: { $0.0 == "errors" })?.1 else { return [] }
         return items.compactMap { item in
-            guard let field = item[member: "field"]?.stringValue, let detail = item[member: "detail"]?.stringValue else { return nil }
+            guard let field = item[member: "field"]?.stringValue, let detail = item[member: "detail"]?.stringValue
+            else { return nil }
             return (field, detail)
         }
     }
@@ -49,7 +50,8 @@ import Testing
     /// BUG: `Decimal` keeps only 38 significant digits, so a longer lexeme is rounded before the
     /// range check: an amount just above the maximum is accepted and recorded as exactly the maximum.
     @Test func amountJustAboveMaximumIsRefusedNotRounded() throws {
-        let problem = try #require(refusal(#"{"amount": 1000000000000.0000000000000000000000000001, "currency": "USD"}"#))
+        let problem = try #require(
+            refusal(#"{"amount": 1000000000000.0000000000000000000000000001, "currency": "USD"}"#))
         #expect(fieldErrors(problem).map(\.field) == ["amount"])
     }
 
@@ -58,7 +60,9 @@ import Testing
     }
 
     @Test func unknownMembersAreIgnored() throws {
-        #expect(try parse(#"{"currency": "USD", "note": "x", "amount": 5}"#) == PaymentRequest(amount: "5", currency: "USD"))
+        #expect(
+            try parse(#"{"currency": "USD", "note": "x", "amount": 5}"#) == PaymentRequest(amount: "5", currency: "USD")
+        )
     }
 
     @Test(arguments: [
@@ -124,6 +128,8 @@ import Testing
         #expect(response.status.rawValue == 400)
         #expect(response.headers["Content-Type"] == "application/problem+json")
         let body = try JSONParser.parse(response.body)
-        #expect(body[member: "errors"] == .array([.object([("field", .string("amount")), ("detail", .string("is required"))])]))
+        #expect(
+            body[member: "errors"]
+                == .array([.object([("field", .string("amount")), ("detail", .string("is required"))])]))
     }
 }

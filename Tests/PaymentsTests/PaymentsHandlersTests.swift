@@ -1,7 +1,7 @@
 import HTTP
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @testable import Payments
 
@@ -19,7 +19,9 @@ private struct BrokenLedger: PaymentLedger {
 
     private func create(_ body: String, ledger: (any PaymentLedger)? = nil) throws -> Response {
         try CreatePayment(ledger: ledger ?? self.ledger, now: { 1_700_000_000 })
-            .handle(Request(method: .post, target: "/payments", body: Array(body.utf8)), context: RequestContext(route: "/payments"))
+            .handle(
+                Request(method: .post, target: "/payments", body: Array(body.utf8)),
+                context: RequestContext(route: "/payments"))
     }
 
     private func get(_ id: String) throws -> Response {
@@ -50,7 +52,9 @@ private struct BrokenLedger: PaymentLedger {
     }
 
     @Test func createWhenLedgerFailsIs503NotCreated() throws {
-        let problem = #expect(throws: Problem.self) { try create(#"{"amount": 1, "currency": "USD"}"#, ledger: BrokenLedger()) }
+        let problem = #expect(throws: Problem.self) {
+            try create(#"{"amount": 1, "currency": "USD"}"#, ledger: BrokenLedger())
+        }
         #expect(problem?.status == .serviceUnavailable)
         #expect(problem?.type.hasSuffix("ledger-unavailable") == true)
     }
@@ -106,7 +110,8 @@ private struct BrokenLedger: PaymentLedger {
     @Test func getWithoutIdParameterIs404Problem() throws {
         try ledger.append(Payment(id: "pay_1", amount: "1", currency: "USD", created: 1))
         let problem = #expect(throws: Problem.self) {
-            try GetPayment(ledger: ledger).handle(Request(method: .get, target: "/payments/"), context: RequestContext(route: "/payments/{id}"))
+            try GetPayment(ledger: ledger).handle(
+                Request(method: .get, target: "/payments/"), context: RequestContext(route: "/payments/{id}"))
         }
         #expect(problem?.status == .notFound)
     }

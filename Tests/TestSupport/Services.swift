@@ -85,14 +85,17 @@ public final class IdemStack: @unchecked Sendable {
         try conf.run()
         conf.waitUntilExit()
         guard conf.terminationStatus == 0 else { throw StartFailure(description: "nginx-conf.sh failed") }
-        guard let nginxPath = ["/usr/sbin/nginx", "/usr/bin/nginx"].first(where: FileManager.default.isExecutableFile) else {
+        guard let nginxPath = ["/usr/sbin/nginx", "/usr/bin/nginx"].first(where: FileManager.default.isExecutableFile)
+        else {
             throw StartFailure(description: "nginx is not installed: run `make deps` (apt-get install nginx)")
         }
         nginx = try ChildProcess(
             nginxPath, ["-p", directory.file("nginx"), "-c", directory.file("nginx/nginx.conf"), "-g", "daemon off;"],
             outputPath: directory.file("nginx.log"))
         let port = self.port
-        try waitFor("nginx on port \(port)") { (try? HTTPClient.send(port: port, method: "GET", path: "/payments")) != nil }
+        try waitFor("nginx on port \(port)") {
+            (try? HTTPClient.send(port: port, method: "GET", path: "/payments")) != nil
+        }
     }
 
     /// Starts the responder (again, after `restartResponder`) on the same socket and state.
@@ -121,7 +124,9 @@ public final class IdemStack: @unchecked Sendable {
             usleep(25_000)
         }
         throw StartFailure(
-            description: "timed out waiting for \(what)\n--- idem ---\n\(idem?.output ?? "")\n--- nginx ---\n\(nginx?.output ?? "")")
+            description:
+                "timed out waiting for \(what)\n--- idem ---\n\(idem?.output ?? "")\n--- nginx ---\n\(nginx?.output ?? "")"
+        )
     }
 
     public func send(
