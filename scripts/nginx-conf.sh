@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Writes a self-contained nginx.conf into DIR that serves the shipped site file
-# deploy/nginx-idem.conf on PORT, talking to the responder at SOCKET.
-# Usage: scripts/nginx-conf.sh DIR PORT SOCKET
+# deploy/nginx-idem.conf on PORT, talking to the responder at UPSTREAM
+# (an nginx upstream address: unix:/path/idem.sock or 127.0.0.1:9001).
+# Usage: scripts/nginx-conf.sh DIR PORT UPSTREAM
 set -euo pipefail
-dir=$1 port=$2 socket=$3
+dir=$1 port=$2 upstream=$3
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir/logs" "$dir/tmp"
 cp /etc/nginx/fastcgi_params "$dir/fastcgi_params"
-sed -e "s#unix:/run/idem/idem.sock#unix:$socket#" -e "s#127.0.0.1:9000#127.0.0.1:$port#" \
+sed -e "s#unix:/run/idem/idem.sock#$upstream#" -e "s#127.0.0.1:9000#127.0.0.1:$port#" \
   "$root/deploy/nginx-idem.conf" > "$dir/site.conf"
 cat > "$dir/nginx.conf" <<CONF
 worker_processes 1;

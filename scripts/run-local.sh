@@ -19,7 +19,7 @@ mkdir -p "$state"
 runtime=$(mktemp -d /tmp/idem-run.XXXXXX)
 chmod 755 "$runtime"
 socket="$runtime/idem.sock"
-scripts/nginx-conf.sh "$runtime/nginx" "$port" "$socket"
+scripts/nginx-conf.sh "$runtime/nginx" "$port" "unix:$socket"
 
 pids=()
 cleanup() {

@@ -29,9 +29,12 @@ public final class ChildProcess: @unchecked Sendable {
     public let process = Process()
     public let outputPath: String
 
-    public init(_ executable: String, _ arguments: [String], outputPath: String) throws {
+    public init(_ executable: String, _ arguments: [String], outputPath: String, standardInput: FileHandle? = nil)
+        throws
+    {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let standardInput { process.standardInput = standardInput }
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardOutput = out
@@ -69,19 +72,36 @@ public final class IdemStack: @unchecked Sendable {
 
     public let configDirectory: String
     public let workers: Int
+    public let listen: Listen
     private var starts = 0
+    private var responderPort: UInt16 = 0
 
-    public init(configDirectory: String = PackagePaths.root + "/config", workers: Int = 4) throws {
+    /// How the responder gets its listening socket.
+    public enum Listen: Sendable {
+        /// `--listen unix:PATH` (the default deployment).
+        case unixSocket
+        /// `--listen 127.0.0.1:PORT`.
+        case tcp
+        /// A listening unix socket made by the test and passed as fd 0, as spawn-fcgi does.
+        case inheritedStandardInput
+    }
+
+    public init(configDirectory: String = PackagePaths.root + "/config", workers: Int = 4, listen: Listen = .unixSocket)
+        throws
+    {
         port = HTTPClient.freePort()
         socketPath = directory.file("idem.sock")
         stateDirectory = directory.file("state")
         self.configDirectory = configDirectory
         self.workers = workers
+        self.listen = listen
+        if listen == .tcp { responderPort = HTTPClient.freePort() }
         try startResponder()
+        let upstream = listen == .tcp ? "127.0.0.1:\(responderPort)" : "unix:\(socketPath)"
 
         let conf = Process()
         conf.executableURL = URL(fileURLWithPath: PackagePaths.root + "/scripts/nginx-conf.sh")
-        conf.arguments = [directory.file("nginx"), String(port), socketPath]
+        conf.arguments = [directory.file("nginx"), String(port), upstream]
         try conf.run()
         conf.waitUntilExit()
         guard conf.terminationStatus == 0 else { throw StartFailure(description: "nginx-conf.sh failed") }
@@ -101,14 +121,45 @@ public final class IdemStack: @unchecked Sendable {
     /// Starts the responder (again, after `restartResponder`) on the same socket and state.
     private func startResponder() throws {
         starts += 1
+        var arguments = ["--config", configDirectory, "--state-dir", stateDirectory, "--workers", String(workers)]
+        var standardInput: FileHandle?
+        switch listen {
+        case .unixSocket: arguments += ["--listen", "unix:\(socketPath)", "--socket-mode", "0666"]
+        case .tcp: arguments += ["--listen", "127.0.0.1:\(responderPort)"]
+        case .inheritedStandardInput:
+            standardInput = FileHandle(
+                fileDescriptor: try Self.listeningUnixSocket(at: socketPath), closeOnDealloc: true)
+        }
         idem = try ChildProcess(
-            PackagePaths.binary("idem"),
-            [
-                "--config", configDirectory, "--listen", "unix:\(socketPath)", "--socket-mode", "0666",
-                "--state-dir", stateDirectory, "--workers", String(workers),
-            ], outputPath: directory.file("idem-\(starts).log"))
-        let socketPath = self.socketPath
-        try waitFor("the responder's socket") { FileManager.default.fileExists(atPath: socketPath) }
+            PackagePaths.binary("idem"), arguments, outputPath: directory.file("idem-\(starts).log"),
+            standardInput: standardInput)
+        let (socketPath, responderPort) = (self.socketPath, self.responderPort)
+        try waitFor("the responder's socket") {
+            responderPort == 0
+                ? FileManager.default.fileExists(atPath: socketPath) : HTTPClient.canConnect(port: responderPort)
+        }
+    }
+
+    /// A listening unix socket, as spawn-fcgi would create before starting the responder.
+    static func listeningUnixSocket(at path: String) throws -> Int32 {
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard fd >= 0, bound == 0, Foundation.listen(fd, 128) == 0 else {
+            throw StartFailure(description: "cannot create listening socket \(path): errno \(errno)")
+        }
+        chmod(path, 0o666)
+        return fd
     }
 
     /// Stops the responder with SIGTERM and starts a new one; nginx stays up.
