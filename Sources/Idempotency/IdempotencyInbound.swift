@@ -20,33 +20,26 @@ public final class PendingClaim: @unchecked Sendable {
 
 enum PendingClaimKey: ContextKey { typealias Value = PendingClaim }
 
-/// Where the principal of a request comes from; its identity scopes every key.
-public protocol PrincipalSource: Sendable {
-    func principal(of request: Request) -> String
-}
-
-/// No authentication in front: every client shares one scope (the seed's behaviour).
-public struct AnonymousPrincipal: PrincipalSource {
-    public init() {}
-    public func principal(of request: Request) -> String { "" }
-}
-
 /// `idempotency-inbound`: replays a stored response, refuses misuse, or claims the key
 /// atomically so the handler runs once.
 public struct IdempotencyInbound: InboundPolicy {
     public let options: IdempotencyOptions
     public let store: any IdempotencyStore
     public let clock: any WallClock
-    public let principals: any PrincipalSource
+    public let liveness: any OwnerLiveness
+    /// Pauses the calling thread while waiting for a running duplicate (`waitSeconds`).
+    public let sleep: @Sendable (_ milliseconds: Int64) -> Void
 
     public init(
         options: IdempotencyOptions, store: any IdempotencyStore, clock: any WallClock = SystemClock(),
-        principals: any PrincipalSource = AnonymousPrincipal()
+        liveness: any OwnerLiveness = LeaseOnlyLiveness(),
+        sleep: @escaping @Sendable (Int64) -> Void = { ms in SystemClock.sleep(milliseconds: ms) }
     ) {
         self.options = options
         self.store = store
         self.clock = clock
-        self.principals = principals
+        self.liveness = liveness
+        self.sleep = sleep
     }
 
     public func inbound(_ request: Request, context: RequestContext) throws -> Response? {
@@ -65,57 +58,112 @@ public struct IdempotencyInbound: InboundPolicy {
             context.outcome = "rejected"
             return IdempotencyProblem.invalidKey(error, header: options.headerName).response
         }
-
         let scope = Scope(
-            principal: principals.principal(of: request), method: request.method.rawValue, route: context.route,
-            key: key)
-        let storeKey = scope.storeKey
-        let fingerprint = Fingerprint(of: request)
-        let now = clock.now()
-        let claim = IdempotencyRecord(
-            state: .inProgress, fingerprint: fingerprint, createdAt: now, expiresAt: now + options.ttlSeconds * 1000,
-            leaseUntil: now + options.lockTimeoutSeconds * 1000, token: .random(), attempt: 1, response: nil,
-            scope: scope)
-
-        let outcome: ClaimOutcome
+            principal: options.principal.principal(of: request), method: request.method.rawValue,
+            route: context.route, key: key)
         do {
-            outcome = try store.claim(storeKey, claim)
+            return try decide(scope: scope, fingerprint: Fingerprint(of: request), context: context)
         } catch {
             context.outcome = "store-error"
             context.logFields.append(("error", error.description))
             return IdempotencyProblem.storeUnavailable(retryAfter: options.retryAfterSeconds).response
         }
+    }
 
-        switch outcome {
-        case .claimed(let previous):
-            let pending = PendingClaim(storeKey: storeKey, record: claim, options: options, store: store)
-            context[PendingClaimKey.self] = pending
-            context.outcome = "executed"
-            if let previous, previous.state == .inProgress {
-                context.logFields.append(("takeover_attempt", String(ClaimDecision.attempt(after: previous))))
+    /// Claims the key, or answers from the record that already holds it. Loops only when
+    /// the record changed under us (a takeover race, or the end of a wait).
+    private func decide(scope: Scope, fingerprint: Fingerprint, context: RequestContext) throws(StoreError)
+        -> Response?
+    {
+        let storeKey = scope.storeKey
+        let waitUntil = clock.now() + options.waitSeconds * 1000
+        for _ in 0..<8 {
+            let claim = newClaim(scope: scope, fingerprint: fingerprint)
+            let existing: IdempotencyRecord
+            switch try store.claim(storeKey, claim) {
+            case .claimed:
+                hold(claim, at: storeKey, context: context)
+                return nil
+            case .existing(let record):
+                existing = record
             }
-            // Whatever ends this request (a later policy, a thrown handler), an unresolved
-            // claim is released so the client can retry instead of waiting out the lease.
-            let store = self.store
-            context.onFinish { _ in
-                guard !pending.resolved else { return }
-                pending.resolved = true
-                _ = try? store.release(storeKey, token: claim.token)
-            }
-            return nil
-        case .existing(let record):
-            guard record.fingerprint == fingerprint else {
+            guard existing.fingerprint == fingerprint else {
                 context.outcome = "mismatch"
                 return IdempotencyProblem.mismatch(header: options.headerName).response
             }
-            switch record.state {
-            case .inProgress:
-                context.outcome = "conflict"
-                return IdempotencyProblem.inProgress(retryAfter: options.retryAfterSeconds).response
+            switch existing.state {
             case .complete:
                 context.outcome = "replayed"
-                return Replay.response(from: record.response)
+                return Replay.response(from: existing.response, options: options)
+            case .unavailable:
+                context.outcome = "conflict"
+                return IdempotencyProblem.responseNotStored(retryAfter: options.retryAfterSeconds).response
+            case .inProgress:
+                let now = clock.now()
+                let reason =
+                    existing.leaseExpired(at: now)
+                    ? "lease-expired" : (liveness.isDead(existing.owner) ? "owner-dead" : nil)
+                if let reason {
+                    if options.strict {
+                        context.outcome = "outcome-unknown"
+                        context.logFields.append(("abandoned", reason))
+                        return IdempotencyProblem.outcomeUnknown().response
+                    }
+                    if try store.takeOver(storeKey, from: existing.token, with: claim) {
+                        hold(claim, at: storeKey, context: context)
+                        context.logFields.append(("takeover_attempt", String(existing.attempt &+ 1)))
+                        context.logFields.append(("takeover_reason", reason))
+                        return nil
+                    }
+                    continue  // another retry took it over first: look again
+                }
+                if now < waitUntil, try waitForChange(of: existing, at: storeKey, until: waitUntil) {
+                    continue
+                }
+                context.outcome = "conflict"
+                return IdempotencyProblem.inProgress(retryAfter: options.retryAfterSeconds).response
             }
+        }
+        context.outcome = "conflict"
+        return IdempotencyProblem.inProgress(retryAfter: options.retryAfterSeconds).response
+    }
+
+    private func newClaim(scope: Scope, fingerprint: Fingerprint) -> IdempotencyRecord {
+        let now = clock.now()
+        return IdempotencyRecord(
+            state: .inProgress, fingerprint: fingerprint, createdAt: now, expiresAt: now + options.ttlSeconds * 1000,
+            leaseUntil: now + options.lockTimeoutSeconds * 1000, token: .random(), attempt: 1, response: nil,
+            scope: scope, owner: liveness.owner)
+    }
+
+    /// Polls (reads only) until the running claim is resolved, replaced or abandoned, or
+    /// `deadline` passes. True when there is something new to decide on.
+    private func waitForChange(of claim: IdempotencyRecord, at key: StoreKey, until deadline: Timestamp)
+        throws(StoreError) -> Bool
+    {
+        var interval: Int64 = 10
+        while clock.now() < deadline {
+            sleep(min(interval, max(1, deadline - clock.now())))
+            interval = min(interval * 2, 200)
+            guard let current = try store.record(for: key) else { return true }
+            if current.token != claim.token || current.state != .inProgress || current.leaseExpired(at: clock.now()) {
+                return true
+            }
+        }
+        return false
+    }
+
+    private func hold(_ claim: IdempotencyRecord, at storeKey: StoreKey, context: RequestContext) {
+        let pending = PendingClaim(storeKey: storeKey, record: claim, options: options, store: store)
+        context[PendingClaimKey.self] = pending
+        context.outcome = "executed"
+        // Whatever ends this request (a later policy, a thrown handler), an unresolved
+        // claim is released so the client can retry instead of waiting out the lease.
+        let store = self.store
+        context.onFinish { _ in
+            guard !pending.resolved else { return }
+            pending.resolved = true
+            _ = try? store.release(storeKey, token: claim.token)
         }
     }
 }

@@ -16,6 +16,21 @@ public struct IdempotencyOptions: Sendable, Equatable {
     public var cacheStatuses: StatusSet = .success
     /// `Retry-After` seconds sent with 409 (in progress) and 503 (store unavailable).
     public var retryAfterSeconds: Int = 1
+    /// Where the principal that scopes every key comes from.
+    public var principal: PrincipalSource = .none
+    /// Answer 409 "outcome unknown" instead of re-running a claim whose owner died or whose
+    /// lease expired: for operations where a second execution is worse than a stuck key.
+    public var strict = false
+    /// How long a duplicate of a running request waits for its outcome before answering 409;
+    /// 0 answers 409 at once. A waiting request holds a worker thread.
+    public var waitSeconds: Int64 = 0
+    /// Responses larger than this (body plus headers) are not stored; the key is recorded as
+    /// "unavailable" so retries get 409 instead of running again.
+    public var maxStoredBytes = 1 << 20
+    /// The header that marks a replayed response.
+    public var replayHeader = "X-Idempotent-Replay"
+    /// Also send Stripe's `Idempotent-Replayed: true` on replays.
+    public var stripeReplayHeader = false
 
     public init() {}
 }

@@ -28,7 +28,14 @@ public struct IdempotencyOutbound: OutboundPolicy {
         record.state = .complete
         record.expiresAt = now + pending.options.ttlSeconds * 1000
         record.leaseUntil = now
-        record.response = Replay.stored(response)
+        let stored = Replay.stored(response)
+        if Replay.storedSize(stored) > pending.options.maxStoredBytes {
+            // Too large to keep: remember that the key ran, so a retry gets 409, never a second run.
+            record.state = .unavailable
+            context.logFields.append(("stored", "too-large"))
+        } else {
+            record.response = stored
+        }
         do {
             let kept = try pending.store.complete(pending.storeKey, token: claim.token, with: record)
             if !kept {

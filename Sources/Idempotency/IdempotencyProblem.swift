@@ -41,6 +41,22 @@ public enum IdempotencyProblem {
             detail: "A request with this idempotency key is still being processed. Retry later.", headers: headers)
     }
 
+    public static func responseNotStored(retryAfter: Int) -> Problem {
+        Problem(
+            status: .conflict, type: "response-not-stored", title: "Response not available",
+            detail:
+                "A request with this idempotency key was already processed, but its response was too large to keep. "
+                + "It will not be processed again; use a new key for a new request.")
+    }
+
+    public static func outcomeUnknown() -> Problem {
+        Problem(
+            status: .conflict, type: "outcome-unknown", title: "Outcome unknown",
+            detail:
+                "A request with this idempotency key started but its processing was interrupted; whether it took "
+                + "effect is unknown, so it is not run again. Check the resource's state, then use a new key.")
+    }
+
     public static func storeUnavailable(retryAfter: Int) -> Problem {
         var headers = Headers()
         headers.set("Retry-After", String(retryAfter))

@@ -39,6 +39,9 @@ public struct IdempotencyRecord: Sendable, Equatable {
         case inProgress = 1
         /// Finished: `response` is replayed to every retry until `expiresAt`.
         case complete = 2
+        /// Finished, but the response was too large to keep (`maxStoredBytes`): retries get
+        /// 409 until `expiresAt`, never a second execution.
+        case unavailable = 3
     }
 
     public var state: State
@@ -50,6 +53,9 @@ public struct IdempotencyRecord: Sendable, Equatable {
     public var token: ClaimToken
     /// 1 for the first execution, +1 for each takeover of an abandoned claim.
     public var attempt: UInt32
+    /// The process holding the claim (`OwnerIdentity`), so a retry can tell a dead owner
+    /// from a slow one; empty when unknown.
+    public var owner: String
     public var response: StoredResponse?
     /// The scope in clear, for operators (`idemctl`); the store key is its hash.
     public var principal: String
@@ -59,8 +65,9 @@ public struct IdempotencyRecord: Sendable, Equatable {
 
     public init(
         state: State, fingerprint: Fingerprint, createdAt: Timestamp, expiresAt: Timestamp, leaseUntil: Timestamp,
-        token: ClaimToken, attempt: UInt32, response: StoredResponse?, scope: Scope
+        token: ClaimToken, attempt: UInt32, response: StoredResponse?, scope: Scope, owner: String = ""
     ) {
+        self.owner = owner
         self.state = state
         self.fingerprint = fingerprint
         self.createdAt = createdAt
@@ -75,11 +82,10 @@ public struct IdempotencyRecord: Sendable, Equatable {
         self.key = scope.key.value
     }
 
-    /// Whether this record still decides what happens to a request at `now`.
-    public func isLive(at now: Timestamp) -> Bool {
-        switch state {
-        case .complete: return expiresAt > now
-        case .inProgress: return leaseUntil > now
-        }
-    }
+    /// Whether this record still decides what happens to its key at `now`. After
+    /// `expiresAt` the key is new again, whatever state the record was in.
+    public func isLive(at now: Timestamp) -> Bool { expiresAt > now }
+
+    /// Whether an in-progress claim's owner is presumed gone: its lease ran out.
+    public func leaseExpired(at now: Timestamp) -> Bool { state == .inProgress && leaseUntil <= now }
 }

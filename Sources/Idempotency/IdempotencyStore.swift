@@ -3,7 +3,10 @@
 ///
 /// Implementer's contract:
 /// - `claim` inserts `record` (state `.inProgress`) unless a record that `isLive(at: record.createdAt)`
-///   exists; decide with `ClaimDecision` so every store agrees. It never overwrites a live record.
+///   exists; decide with `ClaimDecision` so every store agrees. It never overwrites a live record,
+///   not even an in-progress one whose lease ran out: taking that over is the caller's decision.
+/// - `takeOver` replaces an in-progress record only while it still holds `token` (compare and
+///   swap), setting `attempt` to the old attempt + 1; false when someone else got there first.
 /// - `complete` and `release` act only while the stored record is in progress and holds `token`;
 ///   otherwise they change nothing and return false (the caller lost its lease).
 /// - Errors mean "the store could not answer"; callers fail closed with 503.
@@ -11,13 +14,14 @@ public protocol IdempotencyStore: AnyObject, Sendable {
     func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome
     func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool
     func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool
+    func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool
     /// The stored record, live or not; nil when absent.
     func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord?
 }
 
 /// The answer to a claim.
 public enum ClaimOutcome: Sendable, Equatable {
-    /// The caller now owns the key. `previous` is the dead or expired record it replaced, if any.
+    /// The caller now owns the key. `previous` is the expired record it replaced, if any.
     case claimed(previous: IdempotencyRecord?)
     /// A live record already decides this key.
     case existing(IdempotencyRecord)
@@ -31,10 +35,10 @@ public enum ClaimDecision {
         return !existing.isLive(at: now)
     }
 
-    /// The attempt number for a new claim: a takeover of an unfinished claim counts as a retry.
-    public static func attempt(after existing: IdempotencyRecord?) -> UInt32 {
-        guard let existing, existing.state == .inProgress else { return 1 }
-        return existing.attempt &+ 1
+    /// Whether `takeOver` may replace `current`, a claim held by `token`.
+    public static func mayTakeOver(_ current: IdempotencyRecord?, from token: ClaimToken) -> Bool {
+        guard let current else { return false }
+        return current.state == .inProgress && current.token == token
     }
 }
 

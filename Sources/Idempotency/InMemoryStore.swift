@@ -11,9 +11,7 @@ public final class InMemoryStore: IdempotencyStore {
         records.withLock { table in
             let existing = table[key]
             guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
-            var fresh = record
-            fresh.attempt = ClaimDecision.attempt(after: existing)
-            table[key] = fresh
+            table[key] = record
             return .claimed(previous: existing)
         }
     }
@@ -31,6 +29,18 @@ public final class InMemoryStore: IdempotencyStore {
         records.withLock { table in
             guard let current = table[key], current.state == .inProgress, current.token == token else { return false }
             table[key] = nil
+            return true
+        }
+    }
+
+    public func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError)
+        -> Bool
+    {
+        records.withLock { table in
+            guard ClaimDecision.mayTakeOver(table[key], from: token) else { return false }
+            var next = record
+            next.attempt = table[key]!.attempt &+ 1
+            table[key] = next
             return true
         }
     }

@@ -3,10 +3,11 @@
 /// Layout (big-endian): "IDEM" magic, u8 format version, u8 state, u32 attempt,
 /// i64 createdAt, i64 expiresAt, i64 leaseUntil, 16-byte token, 32-byte fingerprint,
 /// u8 has-response, [u16 status, u32 header count, (bytes name, bytes value)*, bytes body],
-/// bytes principal, bytes method, bytes route, bytes key, u32 CRC-32C of everything before it.
+/// bytes principal, bytes method, bytes route, bytes key, bytes owner,
+/// u32 CRC-32C of everything before it.
 /// "bytes" is a u32 length followed by that many bytes.
 public enum RecordCodec {
-    public static let formatVersion: UInt8 = 1
+    public static let formatVersion: UInt8 = 2
     static let magic: [UInt8] = Array("IDEM".utf8)
 
     /// Why stored bytes could not be turned back into a record; such a record is never replayed.
@@ -40,7 +41,7 @@ public enum RecordCodec {
         } else {
             w.u8(0)
         }
-        for s in [r.principal, r.method, r.route, r.key] { w.field(Array(s.utf8)) }
+        for s in [r.principal, r.method, r.route, r.key, r.owner] { w.field(Array(s.utf8)) }
         w.u32(CRC32C.checksum(w.out))
         return w.out
     }
@@ -74,11 +75,13 @@ public enum RecordCodec {
         let method = try r.string()
         let route = try r.string()
         let key = try r.string()
+        let owner = try r.string()
         guard r.index == body.count else { throw .truncated }
         return IdempotencyRecord(
             state: state, fingerprint: fingerprint, createdAt: createdAt, expiresAt: expiresAt, leaseUntil: leaseUntil,
             token: token, attempt: attempt, response: response,
-            scope: Scope(principal: principal, method: method, route: route, key: IdempotencyKey(unchecked: key)))
+            scope: Scope(principal: principal, method: method, route: route, key: IdempotencyKey(unchecked: key)),
+            owner: owner)
     }
 
     private struct Writer {

@@ -6,9 +6,7 @@ extension LMDBStore {
         try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
             let existing = try self.stored(key, in: txn)
             guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
-            var fresh = record
-            fresh.attempt = ClaimDecision.attempt(after: existing)
-            try self.replace(existing, with: fresh, at: key, in: txn)
+            try self.replace(existing, with: record, at: key, in: txn)
             return .claimed(previous: existing)
         }
     }
@@ -29,6 +27,19 @@ extension LMDBStore {
             else { return false }
             try txn.delete(self.databases.expiry, ExpiryIndex.key(expiresAt: current.expiresAt, key))
             try txn.delete(self.databases.records, key.bytes)
+            return true
+        }
+    }
+
+    public func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError)
+        -> Bool
+    {
+        try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> Bool in
+            let current = try self.stored(key, in: txn)
+            guard ClaimDecision.mayTakeOver(current, from: token), let current else { return false }
+            var next = record
+            next.attempt = current.attempt &+ 1
+            try self.replace(current, with: next, at: key, in: txn)
             return true
         }
     }

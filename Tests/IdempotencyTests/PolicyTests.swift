@@ -212,6 +212,9 @@ final class FailingStore: IdempotencyStore {
         throw .unavailable("down")
     }
     func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool { throw .unavailable("down") }
+    func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        throw .unavailable("down")
+    }
     func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord? { throw .unavailable("down") }
 }
 

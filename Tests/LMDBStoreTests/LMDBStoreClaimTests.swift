@@ -93,13 +93,18 @@ import Testing
         #expect(try f.store.record(for: key("a"))?.token == retry.token)
     }
 
-    @Test func inProgressRecordPastLeaseIsTakenOverAsAttemptTwo() throws {
+    @Test func inProgressRecordPastLeaseIsNotClaimedButTakenOverAsAttemptTwo() throws {
         let f = try StoreFixture()
         let dead = claimRecord("a", at: f.clock.now(), leaseMs: 60_000)
         _ = try f.store.claim(key("a"), dead)
         f.clock.advance(seconds: 60)
         let takeover = claimRecord("a", at: f.clock.now())
-        #expect(try f.store.claim(key("a"), takeover) == .claimed(previous: dead))
+        // A plain claim never replaces an unfinished record: taking over is the caller's call.
+        #expect(try f.store.claim(key("a"), takeover) == .existing(dead))
+        // Compare-and-swap on the old token: a wrong token changes nothing, the right one wins once.
+        #expect(try f.store.takeOver(key("a"), from: takeover.token, with: takeover) == false)
+        #expect(try f.store.takeOver(key("a"), from: dead.token, with: takeover))
+        #expect(try f.store.takeOver(key("a"), from: dead.token, with: claimRecord("a", at: f.clock.now())) == false)
         let stored = try #require(try f.store.record(for: key("a")))
         #expect(stored.attempt == 2)
         #expect(stored.token == takeover.token)

@@ -65,7 +65,7 @@ import Testing
         _ = try f.store.claim(key("b"), first)
         f.clock.advance(seconds: 2)
         let takeover = claimRecord("b", at: f.clock.now(), ttlMs: 10_000, leaseMs: 1_000)
-        #expect(try f.store.claim(key("b"), takeover) == .claimed(previous: first))
+        #expect(try f.store.takeOver(key("b"), from: first.token, with: takeover))
         // Only b's current record remains to sweep: one deletion, no stale index entries.
         #expect(try f.store.sweep(now: t0 + 1_000_000, limit: 10) == 1)
         let entries = try f.store.withTransaction(readOnly: true) { txn throws(StoreError) in

@@ -32,6 +32,7 @@ func describe(_ record: IdempotencyRecord?) -> String {
     case .complete:
         let response = record.response
         return "complete \(response?.status ?? 0) \(String(decoding: response?.body ?? [], as: UTF8.self))"
+    case .unavailable: return "unavailable"
     }
 }
 
