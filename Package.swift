@@ -25,12 +25,15 @@ let package = Package(
         // Adapters around C libraries.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTP"]),
         .target(name: "LMDBStore", dependencies: ["CLMDB", "Idempotency"]),
+        .target(name: "ProcessLiveness", dependencies: ["Idempotency"]),
 
         // Configuration and wiring.
         .target(name: "Configuration", dependencies: ["JSON", "HTTP", "Idempotency"]),
         .target(
             name: "IdemServer",
-            dependencies: ["HTTP", "Idempotency", "FastCGI", "LMDBStore", "Configuration", "Payments"]),
+            dependencies: [
+                "HTTP", "Idempotency", "FastCGI", "LMDBStore", "ProcessLiveness", "Configuration", "Payments",
+            ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
         .executableTarget(name: "idemctl", dependencies: ["IdemServer"]),
 
@@ -39,6 +42,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "TestSupport"]),
+        .testTarget(name: "ProcessLivenessTests", dependencies: ["ProcessLiveness", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TestSupport"]),
         .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),

@@ -4,6 +4,7 @@ import Idempotency
 enum IdempotencyOptionsDecoder {
     static let members: Set<String> = [
         "ttlSeconds", "lockTimeoutSeconds", "headerName", "methods", "required", "cacheStatuses", "retryAfterSeconds",
+        "principal", "strict", "waitSeconds", "maxStoredBytes", "replayHeader", "stripeReplayHeader",
     ]
 
     static func decode(_ value: ConfigValue) throws(ConfigError) -> IdempotencyOptions {
@@ -14,16 +15,13 @@ enum IdempotencyOptionsDecoder {
             case "lockTimeoutSeconds": o.lockTimeoutSeconds = try member.integer(in: 1...86_400)
             case "retryAfterSeconds": o.retryAfterSeconds = Int(try member.integer(in: 1...3600))
             case "required": o.required = try member.bool()
-            case "headerName":
-                let header = try member.nonEmptyString()
-                guard header.utf8.allSatisfy({ isTokenChar($0) }) else {
-                    throw member.error("expected an HTTP header name (letters, digits and -), found \"\(header)\"")
-                }
-                guard !header.contains("_") else {
-                    throw member.error(
-                        "nginx drops header names containing '_'; use '-' instead of '_' in \"\(header)\"")
-                }
-                o.headerName = header
+            case "headerName": o.headerName = try headerName(member)
+            case "replayHeader": o.replayHeader = try headerName(member)
+            case "stripeReplayHeader": o.stripeReplayHeader = try member.bool()
+            case "strict": o.strict = try member.bool()
+            case "waitSeconds": o.waitSeconds = try member.integer(in: 0...60)
+            case "maxStoredBytes": o.maxStoredBytes = Int(try member.integer(in: 0...(64 << 20)))
+            case "principal": o.principal = try principal(member)
             case "methods":
                 var methods: Set<String> = []
                 for element in try member.elements() {
@@ -45,6 +43,39 @@ enum IdempotencyOptionsDecoder {
             )
         }
         return o
+    }
+
+    static func headerName(_ member: ConfigValue) throws(ConfigError) -> String {
+        let header = try member.nonEmptyString()
+        guard header.utf8.allSatisfy({ isTokenChar($0) }) else {
+            throw member.error("expected an HTTP header name (letters, digits and -), found \"\(header)\"")
+        }
+        guard !header.contains("_") else {
+            throw member.error("nginx drops header names containing '_'; use '-' instead of '_' in \"\(header)\"")
+        }
+        return header
+    }
+
+    /// `{"from": "none" | "remote-user"}`, `{"from": "param", "name": "X_USER"}`,
+    /// `{"from": "header", "name": "Authorization"}`.
+    static func principal(_ value: ConfigValue) throws(ConfigError) -> PrincipalSource {
+        _ = try value.members(allowed: ["from", "name"])
+        let fromValue = try value.requiredMember("from")
+        let from = try fromValue.string()
+        let name = try value.member("name")
+        switch from {
+        case "none", "remote-user":
+            if let name { throw name.error("\"name\" is only used with \"from\": \"param\" or \"header\"") }
+            return from == "none" ? .none : .remoteUser
+        case "param":
+            guard let name else { throw value.error("missing required member \"name\" (the FastCGI param)") }
+            return .parameter(try name.nonEmptyString())
+        case "header":
+            guard let name else { throw value.error("missing required member \"name\" (the request header)") }
+            return .headerHash(try headerName(name))
+        default:
+            throw fromValue.error("expected one of: none, remote-user, param, header; found \"\(from)\"")
+        }
     }
 
     /// `[200, 201]`, `["2xx"]`, `["200-299", 302]`.

@@ -18,7 +18,8 @@ public final class Application: Sendable {
     /// `ConfigError` for bad options.
     public static func build(
         configuration: IdemConfiguration, registry: HandlerRegistry, store: any IdempotencyStore,
-        environment: HandlerEnvironment, clock: any WallClock = SystemClock(), log: Logger
+        environment: HandlerEnvironment, clock: any WallClock = SystemClock(),
+        liveness: any OwnerLiveness = LeaseOnlyLiveness(), log: Logger
     ) throws -> Application {
         var router = Router<RoutePipeline>()
         for route in configuration.routes {
@@ -27,10 +28,10 @@ public final class Application: Sendable {
                     file: route.handlerOptions.file, path: route.handlerOptions.path,
                     message: "unknown handler \(route.handlerName)")
             }
-            let handler = try factory(route.handlerOptions, environment)
+            let handler = try factory(route.handlerOptions)(environment)
             let policy: (String) -> PolicyDefinition = { configuration.policies[$0]! }  // names validated at load
             let inbound: [any InboundPolicy] = route.inbound.map { name in
-                IdempotencyInbound(options: policy(name).idempotency, store: store, clock: clock)
+                IdempotencyInbound(options: policy(name).idempotency, store: store, clock: clock, liveness: liveness)
             }
             let outbound: [any OutboundPolicy] = route.outbound.map { _ in
                 IdempotencyOutbound(clock: clock, log: { log.error($0) })

@@ -37,6 +37,7 @@ public enum Control {
             let directory = options.values["config"] ?? "/etc/idem"
             do {
                 let configuration = try IdemConfiguration.load(directory: directory, handlers: registry.names)
+                try registry.validate(configuration)
                 print(
                     "idemctl: configuration in \(configuration.directory) is valid (\(configuration.routes.count) routes, \(configuration.policies.count) policies)"
                 )

@@ -24,7 +24,11 @@ public final class HandlerEnvironment: @unchecked Sendable {
 /// To serve your own business logic, register a factory under a new name and point
 /// the route at it (README, "Swap the handler").
 public struct HandlerRegistry: Sendable {
-    public typealias Factory = @Sendable (ConfigValue, HandlerEnvironment) throws -> any Handler
+    /// Builds a handler once the responder's environment exists.
+    public typealias Builder = (HandlerEnvironment) throws -> any Handler
+    /// Validates `handler.options` without side effects (throwing a `ConfigError` that names
+    /// file and path) and returns the builder; `idemctl check-config` runs only this part.
+    public typealias Factory = @Sendable (ConfigValue) throws -> Builder
 
     public private(set) var factories: [String: Factory] = [:]
 
@@ -38,19 +42,29 @@ public struct HandlerRegistry: Sendable {
     /// one ledger file `payments.jsonl` in the state directory.
     public static var standard: HandlerRegistry {
         var registry = HandlerRegistry()
-        registry.register("createPayment") { options, env in
-            _ = try options.members(allowed: [])
-            return CreatePayment(ledger: try ledger(env), now: { Int64(Date().timeIntervalSince1970) })
+        registry.register("createPayment") { options in
+            _ = try options.members(allowed: ["latencyMs"])
+            let latency = try options.member("latencyMs")?.integer(in: 0...60_000) ?? 0
+            return { env in
+                CreatePayment(
+                    ledger: try ledger(env), now: { Int64(Date().timeIntervalSince1970) },
+                    latencyMilliseconds: Int(latency))
+            }
         }
-        registry.register("getPayment") { options, env in
+        registry.register("getPayment") { options in
             _ = try options.members(allowed: [])
-            return GetPayment(ledger: try ledger(env))
+            return { env in GetPayment(ledger: try ledger(env)) }
         }
-        registry.register("listPayments") { options, env in
+        registry.register("listPayments") { options in
             _ = try options.members(allowed: [])
-            return ListPayments(ledger: try ledger(env))
+            return { env in ListPayments(ledger: try ledger(env)) }
         }
         return registry
+    }
+
+    /// Runs every route's factory on its options: the handler half of `check-config`.
+    public func validate(_ configuration: IdemConfiguration) throws {
+        for route in configuration.routes { _ = try factories[route.handlerName]?(route.handlerOptions) }
     }
 
     private static func ledger(_ env: HandlerEnvironment) throws -> any PaymentLedger {

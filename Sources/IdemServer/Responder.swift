@@ -4,6 +4,7 @@ import Foundation
 import HTTP
 import Idempotency
 import LMDBStore
+import ProcessLiveness
 
 /// The `idem` responder: load and validate the config, open the socket and the store,
 /// serve with a worker pool until SIGTERM/SIGINT.
@@ -62,6 +63,7 @@ public enum Responder {
         do {
             configuration = try IdemConfiguration.load(
                 directory: options.values["config"] ?? "/etc/idem", handlers: registry.names)
+            try registry.validate(configuration)
             try applyOverrides(options, to: &configuration.server)
         } catch {
             printError("idem: \(error)\n")
@@ -106,11 +108,20 @@ public enum Responder {
             return 69
         }
 
+        let liveness: LocalOwnerLiveness
+        do {
+            liveness = try LocalOwnerLiveness(directory: settings.stateDirectory + "/owners")
+        } catch {
+            printError("idem: \(error); check the permissions of \(settings.stateDirectory)\n")
+            socket.close()
+            return 69
+        }
+
         let application: Application
         do {
             application = try Application.build(
                 configuration: configuration, registry: registry, store: store,
-                environment: HandlerEnvironment(stateDirectory: settings.stateDirectory), log: log)
+                environment: HandlerEnvironment(stateDirectory: settings.stateDirectory), liveness: liveness, log: log)
         } catch {
             printError("idem: \(error)\n")
             socket.close()
@@ -146,6 +157,7 @@ public enum Responder {
         sweeper.stop()
         socket.close()
         store.close()
+        withExtendedLifetime(liveness) {}
         log.log(.notice, drained ? "idem stopped" : "idem stopped with requests still running after 10 s")
         return 0
     }

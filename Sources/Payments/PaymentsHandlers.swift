@@ -1,3 +1,4 @@
+import Foundation
 import HTTP
 import JSON
 
@@ -6,14 +7,19 @@ import JSON
 public struct CreatePayment: Handler {
     public let ledger: any PaymentLedger
     public let now: @Sendable () -> Int64
+    /// Simulated payment-provider latency before the payment is recorded, in milliseconds:
+    /// a slow provider is what makes retries and concurrent duplicates happen.
+    public let latencyMilliseconds: Int
 
-    public init(ledger: any PaymentLedger, now: @escaping @Sendable () -> Int64) {
+    public init(ledger: any PaymentLedger, now: @escaping @Sendable () -> Int64, latencyMilliseconds: Int = 0) {
         self.ledger = ledger
         self.now = now
+        self.latencyMilliseconds = latencyMilliseconds
     }
 
     public func handle(_ request: Request, context: RequestContext) throws -> Response {
         let input = try PaymentRequest.parse(request.body)
+        if latencyMilliseconds > 0 { usleep(UInt32(latencyMilliseconds) * 1000) }
         let payment = Payment(id: Payment.newID(), amount: input.amount, currency: input.currency, created: now())
         do {
             try ledger.append(payment)

@@ -4,32 +4,50 @@ import TestSupport
 import Testing
 
 /// The inbound and outbound policies around a counting handler, with an in-memory store and
-/// a manual clock: the whole idempotency decision without FastCGI, LMDB or nginx.
-final class PolicyHarness {
+/// a manual clock: the whole idempotency decision without FastCGI, LMDB or nginx. `begin` and
+/// `finish` split a request so tests can interleave two of them.
+final class PolicyHarness: @unchecked Sendable {
     let store = InMemoryStore()
     let clock = ManualClock()
     var options = IdempotencyOptions()
+    var liveness: any OwnerLiveness = LeaseOnlyLiveness()
+    /// Called instead of sleeping while a duplicate waits; tests move time and state here.
+    var onSleep: (Int64) -> Void = { _ in }
     var executions = 0
     var nextStatus = Status.created
     var handlerError: (any Error)?
+    var responseHeaders: [(String, String)] = []
+    var responseBody: String?
 
-    func send(_ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments") -> (
-        Response, RequestContext
-    ) {
-        var headers = Headers([("Content-Type", "application/json")])
+    struct InFlight {
+        let request: Request
+        let context: RequestContext
+        let early: Response?
+    }
+
+    func begin(
+        _ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments",
+        headers extra: [(String, String)] = [], parameters: [String: String] = [:]
+    ) -> InFlight {
+        var headers = Headers([("Content-Type", "application/json")] + extra)
         if let key { headers.set("Idempotency-Key", key) }
-        let request = Request(method: method, target: route, headers: headers, body: Array(body.utf8))
+        var request = Request(method: method, target: route, headers: headers, body: Array(body.utf8))
+        request.parameters = parameters
         let context = RequestContext(route: route)
-        let inbound = IdempotencyInbound(options: options, store: store, clock: clock)
-        let outbound = IdempotencyOutbound(clock: clock)
+        let inbound = IdempotencyInbound(
+            options: options, store: store, clock: clock, liveness: liveness, sleep: { [self] ms in onSleep(ms) })
+        var early: Response?
         do {
-            if let early = try inbound.inbound(request, context: context) {
-                context.finish(with: early)
-                return (early, context)
-            }
+            early = try inbound.inbound(request, context: context)
         } catch {
             Issue.record("inbound threw \(error)")
         }
+        if let early { context.finish(with: early) }
+        return InFlight(request: request, context: context, early: early)
+    }
+
+    func finish(_ flight: InFlight) -> Response {
+        if let early = flight.early { return early }
         executions += 1
         var response: Response
         if let handlerError {
@@ -37,15 +55,24 @@ final class PolicyHarness {
         } else {
             response = Response(
                 status: nextStatus,
-                headers: Headers([
-                    ("Content-Type", "application/json"), ("Set-Cookie", "s=1"),
-                    ("Location", "/payments/\(executions)"),
-                ]),
-                body: Array(#"{"n":\#(executions)}"#.utf8))
+                headers: Headers(
+                    [
+                        ("Content-Type", "application/json"), ("Set-Cookie", "s=1"),
+                        ("Location", "/payments/\(executions)"),
+                    ] + responseHeaders),
+                body: Array((responseBody ?? #"{"n":\#(executions)}"#).utf8))
         }
-        try? outbound.outbound(&response, request: request, context: context)
-        context.finish(with: response)
-        return (response, context)
+        try? IdempotencyOutbound(clock: clock).outbound(&response, request: flight.request, context: flight.context)
+        flight.context.finish(with: response)
+        return response
+    }
+
+    func send(
+        _ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments",
+        headers: [(String, String)] = [], parameters: [String: String] = [:]
+    ) -> (Response, RequestContext) {
+        let flight = begin(method, key: key, body: body, route: route, headers: headers, parameters: parameters)
+        return (finish(flight), flight.context)
     }
 }
 

@@ -1,0 +1,103 @@
+import Foundation
+import Idempotency
+
+/// Owner liveness for the processes of one host, from an open-file-description lock
+/// (`fcntl(F_OFD_SETLK)`) that each responder holds on its own file in `owners/`. The kernel
+/// drops the lock when the process dies, however it dies (SIGKILL included), and OFD locks,
+/// unlike POSIX record locks, are not released when another descriptor of the file is closed.
+///
+/// An owner is `machine-id:boot-id:random-id`. Another machine's owner is never declared dead
+/// (the lease decides); an owner from an earlier boot of this machine always is. A bare pid is
+/// never trusted: pids are reused and differ across PID namespaces.
+public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
+    public let owner: String
+    private let directory: String
+    private let machineID: String
+    private let bootID: String
+    private let ownerID: String
+    private let lockFD: Int32
+
+    // Linux <fcntl.h> values of the OFD lock commands (glibc hides them behind _GNU_SOURCE).
+    private static let getLock: Int32 = 36
+    private static let setLock: Int32 = 37
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Creates `directory` if needed, takes this process's liveness lock, and removes the
+    /// files of owners that are gone.
+    public init(directory: String) throws {
+        self.directory = directory
+        machineID = Self.firstLine(of: "/etc/machine-id") ?? Self.firstLine(of: "/proc/sys/kernel/hostname") ?? "unknown"
+        bootID = Self.firstLine(of: "/proc/sys/kernel/random/boot_id") ?? "unknown"
+        var g = SystemRandomNumberGenerator()
+        ownerID = (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max, using: &g), radix: 16) }.joined()
+        owner = "\(machineID):\(bootID):\(ownerID)"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(description: "cannot create \(directory): \(error.localizedDescription)")
+        }
+        let path = "\(directory)/\(ownerID).lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        var lock = Self.wholeFile(F_WRLCK)
+        guard fcntl(fd, Self.setLock, &lock) == 0 else {
+            close(fd)
+            throw Failure(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
+        lockFD = fd
+        removeDeadOwnerFiles()
+    }
+
+    deinit {
+        unlink("\(directory)/\(ownerID).lock")
+        close(lockFD)
+    }
+
+    public func isDead(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == machineID else { return false }
+        if parts[1] != bootID { return true }
+        let id = String(parts[2])
+        guard id != ownerID, !id.isEmpty, id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+        else { return false }
+        return lockIsFree(path: "\(directory)/\(id).lock")
+    }
+
+    /// Whether nobody holds the lock on `path`; a missing file means its owner is gone.
+    private func lockIsFree(path: String) -> Bool {
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT }
+        defer { close(fd) }
+        var probe = Self.wholeFile(F_WRLCK)
+        guard fcntl(fd, Self.getLock, &probe) == 0 else { return false }
+        guard probe.l_type == Int16(F_UNLCK) else { return false }
+        unlink(path)
+        return true
+    }
+
+    private func removeDeadOwnerFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasSuffix(".lock") && name != "\(ownerID).lock" {
+            _ = lockIsFree(path: "\(directory)/\(name)")
+        }
+    }
+
+    private static func wholeFile(_ type: Int32) -> flock {
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 0
+        lock.l_pid = 0
+        return lock
+    }
+
+    private static func firstLine(of path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let line = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        return line.flatMap { $0.isEmpty ? nil : $0.replacingOccurrences(of: ":", with: "-") }
+    }
+}
