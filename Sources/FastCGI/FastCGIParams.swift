@@ -14,7 +14,13 @@ struct FastCGIParams {
             if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
                 let name = String(decoding: bytes[..<eq], as: UTF8.self)
                 let value = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
-                values[name] = value
+                // nginx before 1.23 sends a repeated header as repeated params; combine them
+                // as HTTP does (RFC 9110 §5.3), so a repeated Idempotency-Key reads as a list.
+                if let earlier = values[name], name.hasPrefix("HTTP_") {
+                    values[name] = earlier + ", " + value
+                } else {
+                    values[name] = value
+                }
             }
             cursor += 1
         }

@@ -59,6 +59,7 @@ public struct HandlerRegistry: Sendable {
             _ = try options.members(allowed: [])
             return { env in ListPayments(ledger: try ledger(env)) }
         }
+        registry.register("staticResponse", StaticResponseHandler.factory)
         return registry
     }
 

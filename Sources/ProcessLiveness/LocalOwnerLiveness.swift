@@ -29,7 +29,8 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
     /// files of owners that are gone.
     public init(directory: String) throws {
         self.directory = directory
-        machineID = Self.firstLine(of: "/etc/machine-id") ?? Self.firstLine(of: "/proc/sys/kernel/hostname") ?? "unknown"
+        machineID =
+            Self.firstLine(of: "/etc/machine-id") ?? Self.firstLine(of: "/proc/sys/kernel/hostname") ?? "unknown"
         bootID = Self.firstLine(of: "/proc/sys/kernel/random/boot_id") ?? "unknown"
         var g = SystemRandomNumberGenerator()
         ownerID = (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max, using: &g), radix: 16) }.joined()

@@ -1,5 +1,6 @@
 import HTTP
 import Idempotency
+import JSON
 import TestSupport
 import Testing
 
@@ -131,7 +132,8 @@ struct InFlightPolicyTests {
         #expect(c1.logFields.contains { $0 == ("stored", "too-large") })
         let (retry, _) = h.send(key: "k1")
         #expect(retry.status == .conflict)
-        #expect(try JSONParser.parse(retry.body)[member: "type"]?.stringValue?.hasSuffix("/response-not-stored") == true)
+        #expect(
+            try JSONParser.parse(retry.body)[member: "type"]?.stringValue?.hasSuffix("/response-not-stored") == true)
         #expect(h.executions == 1)
     }
 }
@@ -167,7 +169,8 @@ struct ScopeAndReplayTests {
             method: .post, path: "/p", headers: Headers([("X-User", "alice")]),
             parameters: ["REMOTE_USER": "alice", "X_USER": "alice"])
         let values = [
-            PrincipalSource.remoteUser.principal(of: request), PrincipalSource.parameter("X_USER").principal(of: request),
+            PrincipalSource.remoteUser.principal(of: request),
+            PrincipalSource.parameter("X_USER").principal(of: request),
             PrincipalSource.headerHash("X-User").principal(of: request),
         ]
         #expect(Set(values).count == 3)
@@ -211,5 +214,3 @@ struct ScopeAndReplayTests {
         #expect(replay.headers["Location"] == "/payments/1")
     }
 }
-
-import JSON

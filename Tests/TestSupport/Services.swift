@@ -86,12 +86,13 @@ public final class IdemStack: @unchecked Sendable {
         case inheritedStandardInput
     }
 
-    public init(configDirectory: String = PackagePaths.root + "/config", workers: Int = 4, listen: Listen = .unixSocket)
-        throws
-    {
+    public init(
+        configDirectory: String = PackagePaths.root + "/config", workers: Int = 4, listen: Listen = .unixSocket,
+        stateDirectory: String? = nil
+    ) throws {
         port = HTTPClient.freePort()
         socketPath = directory.file("idem.sock")
-        stateDirectory = directory.file("state")
+        self.stateDirectory = stateDirectory ?? directory.file("state")
         self.configDirectory = configDirectory
         self.workers = workers
         self.listen = listen
@@ -136,7 +137,7 @@ public final class IdemStack: @unchecked Sendable {
         let (socketPath, responderPort) = (self.socketPath, self.responderPort)
         try waitFor("the responder's socket") {
             responderPort == 0
-                ? FileManager.default.fileExists(atPath: socketPath) : HTTPClient.canConnect(port: responderPort)
+                ? HTTPClient.canConnect(unixSocket: socketPath) : HTTPClient.canConnect(port: responderPort)
         }
     }
 
@@ -160,6 +161,21 @@ public final class IdemStack: @unchecked Sendable {
         }
         chmod(path, 0o666)
         return fd
+    }
+
+    /// Kills the responder with SIGKILL, as a crash would, and starts a new one.
+    public func crashAndRestartResponder() throws {
+        kill(idem.process.processIdentifier, SIGKILL)
+        idem.process.waitUntilExit()
+        try startResponder()
+    }
+
+    /// Number of payments in the ledger, through `GET /payments`.
+    public func paymentCount() throws -> Int {
+        let list = try send("GET", "/payments")
+        let text = list.bodyText
+        guard let range = text.range(of: #""count":"#) else { return -1 }
+        return Int(text[range.upperBound...].prefix { $0.isNumber }) ?? -1
     }
 
     /// Stops the responder with SIGTERM and starts a new one; nginx stays up.
