@@ -16,7 +16,7 @@ final class IdempotencySemanticsTests {
             "post", "/user-payments", handler: "createPayment",
             idempotency: #"{"principal": {"from": "header", "name": "Authorization"}}"#),
         TestRoute(
-            "post", "/slow", handler: "createPayment", handlerOptions: #"{"latencyMs": 700}"#,
+            "post", "/slow", handler: "createPayment", handlerOptions: #"{"latencyMs": 1500}"#,
             idempotency: #"{"lockTimeoutSeconds": 30}"#),
         TestRoute(
             "post", "/strict", handler: "createPayment", handlerOptions: #"{"latencyMs": 1500}"#,
@@ -146,12 +146,19 @@ final class IdempotencySemanticsTests {
         let before = try stack.paymentCount()
         let results = parallel(count, path: "/slow", key: "par-\(count)")
         let statuses = results.map { $0?.status ?? -1 }
-        #expect(statuses.filter { $0 == 201 }.count == 1, "\(statuses)")
-        #expect(statuses.filter { $0 == 409 }.count == count - 1, "\(statuses)")
-        for r in results.compactMap({ $0 }) where r.status == 409 {
-            #expect(r.header("Retry-After") == "1")
-            #expect(problemType(r) == "request-in-progress")
+        let executed = results.compactMap { $0 }.filter { $0.status == 201 && $0.header("X-Idempotent-Replay") == nil }
+        #expect(executed.count == 1, "\(statuses)")
+        for r in results.compactMap({ $0 }) where r.status != 201 || r.header("X-Idempotent-Replay") != nil {
+            // A duplicate that overlapped the first gets 409; one that a busy machine delayed
+            // past its end gets the identical replay. Never a second execution.
+            if r.status == 409 {
+                #expect(r.header("Retry-After") == "1")
+                #expect(problemType(r) == "request-in-progress")
+            } else {
+                #expect(r.status == 201 && r.body == executed.first?.body, "\(statuses)")
+            }
         }
+        #expect(statuses.filter { $0 == 409 }.count >= (count - 1) / 2, "\(statuses)")
         #expect(try stack.paymentCount() == before + 1)
     }
 
