@@ -9,14 +9,16 @@ extension LMDBStore {
         public var mapSizeBytes: Int
         /// Pages up to the file's high-water mark; pages freed inside it are reused before it grows.
         public var usedPages: Int
+        /// Finished records deleted to make room after `MDB_MAP_FULL`, over the file's life.
+        public var evictions: UInt64
 
         public var usedBytes: Int { usedPages * pageSize }
     }
 
     /// `mdb_stat` of "records" in a read transaction, then `mdb_env_info` and `mdb_env_stat`.
     public func stats() throws(StoreError) -> Stats {
-        let count = try withTransaction(readOnly: true) { txn throws(StoreError) in
-            try txn.count(self.databases.records)
+        let (count, evictions) = try withTransaction(readOnly: true) { txn throws(StoreError) in
+            (try txn.count(self.databases.records), try Self.counter(Self.evictionsKey, in: txn, self.databases))
         }
         return try withOpenEnvironment { env throws(StoreError) -> Stats in
             var info = MDB_envinfo()
@@ -25,7 +27,7 @@ extension LMDBStore {
             try lmdbCheck(mdb_env_stat(env, &envStat), "mdb_env_stat")
             return Stats(
                 recordCount: count, pageSize: Int(envStat.ms_psize), mapSizeBytes: info.me_mapsize,
-                usedPages: info.me_last_pgno + 1)
+                usedPages: info.me_last_pgno + 1, evictions: evictions)
         }
     }
 }

@@ -99,6 +99,15 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
         try lmdbCheck(mdb_env_set_mapsize(environment, 0), "mdb_env_set_mapsize")
     }
 
+    /// `mdb_env_set_mapsize(bytes)`, with no transaction of this process active (exclusive
+    /// lock). Other processes adopt the new size on their next transaction.
+    func resizeMap(to bytes: Int) throws(StoreError) {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        guard let environment else { throw .unavailable("\(path): store is closed") }
+        try lmdbCheck(mdb_env_set_mapsize(environment, bytes), "mdb_env_set_mapsize")
+    }
+
     /// Runs `body` with the environment while holding the shared lock, so `close()` cannot
     /// free it underneath.
     func withOpenEnvironment<T>(_ body: (OpaquePointer) throws(StoreError) -> T) throws(StoreError) -> T {

@@ -125,25 +125,60 @@ extension LMDBStore {
         }
     }
 
-    /// A write transaction that survives one `MDB_MAP_FULL`: the dead transaction is aborted,
-    /// expired records are swept in a transaction of their own, and `body` runs once more.
-    /// `body` must decide from what it reads, since it may run twice.
+    /// A write transaction that survives `MDB_MAP_FULL`: the dead transaction is aborted and
+    /// room is made in transactions of their own — expired records first, then the oldest
+    /// finished records — before `body` runs again. When only running claims are left, the
+    /// store is full: `.full`, and the caller answers 503. `body` must decide from what it
+    /// reads, since it may run twice.
     func write<T>(
         sweepingAt now: @autoclosure () -> Timestamp, _ body: (borrowing Transaction) throws(StoreError) -> T
     ) throws(StoreError) -> T {
+        keepHeadroom(now: now())
         do throws(StoreError) {
             return try withTransaction(readOnly: false, body)
         } catch {
             guard case .full = error else { throw error }
         }
-        _ = try? sweepBatch(now: now(), limit: Self.mapFullSweepLimit)
+        // In a completely full map even a delete fails (it copies pages too), so room is made
+        // with a small emergency extension of the map, which is then handed back.
+        let freed = withEmergencyRoom { () -> Int in
+            let expired = (try? sweepBatch(now: now(), limit: Self.mapFullSweepLimit)) ?? 0
+            let made = expired > 0 ? expired : ((try? evictOldest(limit: Self.mapFullSweepLimit)) ?? 0)
+            // LMDB reuses pages freed by a transaction only once a later one has committed.
+            if made > 0 { try? advanceTransactionID() }
+            return made
+        }
         do throws(StoreError) {
             return try withTransaction(readOnly: false, body)
         } catch {
             guard case .full(let message) = error else { throw error }
-            throw .full("\(message) (\(path), map \(options.mapSizeBytes) bytes, after sweeping expired records)")
+            throw .full(
+                "\(message) (\(path), map \(options.mapSizeBytes) bytes; \(freed) records removed, the rest are "
+                    + "running claims; raise store.mapSizeMiB)")
         }
     }
+
+    /// Runs `body` with the map temporarily larger by `emergencyRoomBytes`, then asks for the
+    /// configured size back (`mdb_env_set_mapsize`; LMDB keeps what the file already uses).
+    /// The file can thus exceed the configured map by at most that much.
+    func withEmergencyRoom<T>(_ body: () -> T) -> T {
+        let grown: Void? = try? resizeMap(to: options.mapSizeBytes + emergencyRoomBytes)
+        defer { if grown != nil { _ = try? resizeMap(to: options.mapSizeBytes) } }
+        return body()
+    }
+
+    /// Headroom for making room: 1/64 of the map, between 256 KiB and 16 MiB.
+    var emergencyRoomBytes: Int { min(max(options.mapSizeBytes / 64, 256 << 10), 16 << 20) }
+
+    /// Commits one tiny change so the pages freed by the previous commit become reusable.
+    func advanceTransactionID() throws(StoreError) {
+        try withTransaction(readOnly: false) { txn throws(StoreError) in
+            let n = try Self.counter(Self.maintenanceKey, in: txn, databases) &+ 1
+            try txn.put(databases.meta, Self.maintenanceKey, Self.bigEndian(n))
+        }
+    }
+
+    static let maintenanceKey = Array("maintenance".utf8)
 
     /// How many expired records one `MDB_MAP_FULL` recovery deletes: a few pages' worth.
     static let mapFullSweepLimit = 64
