@@ -35,7 +35,8 @@ let package = Package(
                 "HTTP", "Idempotency", "FastCGI", "LMDBStore", "ProcessLiveness", "Configuration", "Payments",
             ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
-        .executableTarget(name: "idemctl", dependencies: ["IdemServer"]),
+        .target(name: "IdemControl", dependencies: ["IdemServer", "LMDBStore", "Configuration", "JSON"]),
+        .executableTarget(name: "idemctl", dependencies: ["IdemControl"]),
 
         // Tests, in tiers: pure logic, the real LMDB file, then real nginx + responder.
         .target(name: "TestSupport", dependencies: ["HTTP", "Idempotency"], path: "Tests/TestSupport"),

@@ -22,10 +22,15 @@ public struct IdemConfiguration: Sendable {
         let routes = try RoutesFile.decode(
             try ConfigFile.load(display(routesFile), displayName: display(routesFile)), policies: policies,
             handlers: handlers)
-        var server = ServerSettings()
-        if FileManager.default.fileExists(atPath: display(serverFile)) {
-            server = try ServerFile.decode(try ConfigFile.load(display(serverFile), displayName: display(serverFile)))
-        }
+        let server = try loadServerSettings(directory: dir)
         return IdemConfiguration(server: server, policies: policies, routes: routes, directory: dir)
+    }
+
+    /// Only `server.json` (defaults when absent): where the socket and the store are.
+    public static func loadServerSettings(directory: String) throws(ConfigError) -> ServerSettings {
+        let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let path = "\(dir)/\(serverFile)"
+        guard FileManager.default.fileExists(atPath: path) else { return ServerSettings() }
+        return try ServerFile.decode(try ConfigFile.load(path, displayName: path))
     }
 }

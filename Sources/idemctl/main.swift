@@ -1,4 +1,4 @@
 import Foundation
-import IdemServer
+import IdemControl
 
 exit(Control.main(arguments: Array(CommandLine.arguments.dropFirst())))
