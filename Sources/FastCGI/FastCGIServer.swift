@@ -35,6 +35,8 @@ public final class FastCGIServer: @unchecked Sendable {
         let idle = Atomic<Bool>(true)
         /// The kept-alive connection it waits on, or -1.
         let connection = Atomic<Int32>(-1)
+        /// Set when the worker's loop has ended.
+        let exited = Atomic<Bool>(false)
     }
 
     public init(socket: ListeningSocket, options: Options, responder: @escaping Responder) {
@@ -52,6 +54,7 @@ public final class FastCGIServer: @unchecked Sendable {
             slots.append(slot)
             let thread = Thread { [self] in
                 self.workerLoop(slot)
+                slot.exited.store(true, ordering: .sequentiallyConsistent)
                 self.finished.leave()
             }
             thread.name = "idem-worker-\(index)"
@@ -61,13 +64,17 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting (`FCGX_ShutdownPending` + `shutdown(2)` on the listening socket) and
-    /// waits up to `timeout` for requests in progress to finish. Returns whether all did.
+    /// Stops accepting and waits up to `timeout` for requests in progress to finish. Returns
+    /// whether all did. A socket this process created is shut down (`shutdown(2)` wakes the
+    /// acceptors). An inherited one is left intact, so connections queued on it wait for the
+    /// next instance; each idle acceptor is woken by an empty FastCGI request sent to it.
     @discardableResult
     public func stop(timeout: Double = 10) -> Bool {
         stopping.store(true, ordering: .sequentiallyConsistent)
         FCGX_ShutdownPending()
         socket.shutdownAccepts()
+        var wakeUps: [Int32] = []
+        defer { for fd in wakeUps { _ = Foundation.close(fd) } }
         // Workers idling on a kept-alive connection would wait for nginx's next request
         // forever: end the read side, so they see EOF. A worker serving a request keeps
         // its connection and finishes (its response is written; the read side is not used).
@@ -75,7 +82,25 @@ public final class FastCGIServer: @unchecked Sendable {
             let fd = slot.connection.load(ordering: .sequentiallyConsistent)
             if fd >= 0 { _ = Foundation.shutdown(fd, Int32(SHUT_RD)) }
         }
-        return finished.wait(timeout: .now() + timeout) == .success
+        let deadline = DispatchTime.now() + timeout
+        while DispatchTime.now() < deadline {
+            // On an inherited socket, wake each idle worker with one empty request; repeat for
+            // workers that went back to accept after their kept-alive connection closed.
+            if !socket.isOwned {
+                let idle = slots.filter {
+                    $0.idle.load(ordering: .sequentiallyConsistent)
+                        && !$0.exited.load(ordering: .sequentiallyConsistent)
+                }
+                for _ in idle {
+                    let fd = socket.connectToSelf()
+                    guard fd >= 0 else { continue }
+                    Self.sendWakeUpRequest(fd)
+                    wakeUps.append(fd)
+                }
+            }
+            if finished.wait(timeout: min(deadline, .now() + 0.2)) == .success { return true }
+        }
+        return false
     }
 
     private func workerLoop(_ slot: WorkerSlot) {
@@ -96,9 +121,23 @@ public final class FastCGIServer: @unchecked Sendable {
                 usleep(10_000)  // EMFILE and friends: back off instead of spinning
                 continue
             }
-            serve(request)
+            // The empty request `stop()` sends to wake an acceptor carries no params: skip it
+            // (also in a later instance that finds one left in an inherited socket's queue).
+            if FCGX_GetParam("REQUEST_METHOD", request.pointee.envp) != nil { serve(request) }
             FCGX_Finish_r(request)
         }
+    }
+
+    /// FCGI_BEGIN_REQUEST (responder, no keep-alive), an empty FCGI_PARAMS and an empty
+    /// FCGI_STDIN: the smallest complete FastCGI request.
+    static func sendWakeUpRequest(_ fd: Int32) {
+        let record: [UInt8] = [
+            1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,  // BEGIN_REQUEST id 1, role RESPONDER
+            1, 4, 0, 1, 0, 0, 0, 0,  // PARAMS, empty: end of params
+            1, 5, 0, 1, 0, 0, 0, 0,  // STDIN, empty: end of input
+        ]
+        _ = record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = Foundation.shutdown(fd, Int32(SHUT_WR))
     }
 
     private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) {

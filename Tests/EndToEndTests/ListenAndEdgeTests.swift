@@ -31,6 +31,21 @@ struct ListenAndEdgeTests {
         #expect(stack.idem.output.contains("listen=fd:0"))
     }
 
+    /// systemd keeps the socket across `systemctl restart idem`: stopping one responder must
+    /// leave it usable for the next, and must not wait for the kill timeout.
+    @Test func inheritedSocketSurvivesARestart() throws {
+        let stack = try IdemStack(listen: .inheritedStandardInput)
+        defer { stack.stop() }
+        try replayWorks(on: stack)
+        let before = Date()
+        try stack.restartResponder()
+        #expect(Date().timeIntervalSince(before) < 3)
+        let replay = try stack.send(
+            "POST", "/payments", headers: Self.json + [("Idempotency-Key", "listen-1")], body: Self.payment)
+        #expect(replay.status == 201)
+        #expect(replay.header("X-Idempotent-Replay") == "true")
+    }
+
     @Test func bodyOverTheLimitIs413ProblemJSON() throws {
         let stack = try IdemStack()
         defer { stack.stop() }

@@ -75,6 +75,7 @@ public final class IdemStack: @unchecked Sendable {
     public let listen: Listen
     private var starts = 0
     private var responderPort: UInt16 = 0
+    private var inheritedSocket: Int32 = -1
 
     /// How the responder gets its listening socket.
     public enum Listen: Sendable {
@@ -128,8 +129,10 @@ public final class IdemStack: @unchecked Sendable {
         case .unixSocket: arguments += ["--listen", "unix:\(socketPath)", "--socket-mode", "0666"]
         case .tcp: arguments += ["--listen", "127.0.0.1:\(responderPort)"]
         case .inheritedStandardInput:
-            standardInput = FileHandle(
-                fileDescriptor: try Self.listeningUnixSocket(at: socketPath), closeOnDealloc: true)
+            // One socket for the life of the stack, handed to every responder started on it,
+            // as systemd's socket unit does across restarts.
+            if inheritedSocket < 0 { inheritedSocket = try Self.listeningUnixSocket(at: socketPath) }
+            standardInput = FileHandle(fileDescriptor: inheritedSocket, closeOnDealloc: false)
         }
         idem = try ChildProcess(
             PackagePaths.binary("idem"), arguments, outputPath: directory.file("idem-\(starts).log"),
@@ -205,6 +208,10 @@ public final class IdemStack: @unchecked Sendable {
     public func stop() {
         nginx?.stop()
         idem?.stop()
+        if inheritedSocket >= 0 {
+            close(inheritedSocket)
+            inheritedSocket = -1
+        }
     }
 
     deinit { stop() }
