@@ -69,7 +69,14 @@ enum IdempotencyOptionsDecoder {
             return from == "none" ? .none : .remoteUser
         case "param":
             guard let name else { throw value.error("missing required member \"name\" (the FastCGI param)") }
-            return .parameter(try name.nonEmptyString())
+            let param = try name.nonEmptyString()
+            // Those params are request headers, which any client can set: not an identity.
+            guard !param.hasPrefix("HTTP_"), param != "CONTENT_TYPE", param != "CONTENT_LENGTH" else {
+                throw name.error(
+                    "\"\(param)\" carries a request header that clients control; use a param nginx sets "
+                        + "(fastcgi_param X_USER $remote_user, or one filled by auth_request)")
+            }
+            return .parameter(param)
         case "header":
             guard let name else { throw value.error("missing required member \"name\" (the request header)") }
             return .headerHash(try headerName(name))

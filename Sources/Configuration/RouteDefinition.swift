@@ -95,6 +95,14 @@ enum RoutesFile {
                     if wantInbound { inbound.append(name) } else { outbound.append(name) }
                 }
             }
+            for type in [PolicyType.idempotencyInbound, .idempotencyOutbound] {
+                let uses = (inbound + outbound).filter { policies[$0]?.type == type }
+                if uses.count > 1 {
+                    throw policyLists.error(
+                        "a route may use one \(type.rawValue) policy; found \(uses.joined(separator: ", ")) (the second "
+                            + "would find the first one's claim and answer 409)")
+                }
+            }
             // A claim that no outbound policy completes would be released every time: the
             // route would look protected and replay nothing.
             let claims = inbound.contains { policies[$0]?.type == .idempotencyInbound }

@@ -40,7 +40,14 @@ enum ServerFile {
             "$schema", "listen", "socketMode", "workers", "stateDirectory", "maxBodyBytes", "store",
         ]) {
             switch name {
-            case "listen": s.listen = try member.nonEmptyString()
+            case "listen":
+                let listen = try member.nonEmptyString()
+                guard ListenSyntax.isValid(listen) else {
+                    throw member.error(
+                        "expected unix:/path/to.sock, an IPv4 host:port such as 127.0.0.1:9001, or fd:N; found \"\(listen)\""
+                    )
+                }
+                s.listen = listen
             case "socketMode":
                 let text = try member.string()
                 guard let mode = UInt16(text, radix: 8), mode <= 0o777 else {

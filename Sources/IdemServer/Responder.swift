@@ -152,13 +152,24 @@ public enum Responder {
             }
             break
         }
-        log.log(.notice, "stopping: no new requests accepted, finishing those in progress")
-        let drained = server.stop(timeout: 10)
+        // A request stopped halfway would be run again by its retry: wait as long as a claim's
+        // lease, which is how long the configuration allows a request to take.
+        let drainSeconds =
+            configuration.policies.values.map(\.idempotency.lockTimeoutSeconds).max().map { max($0, 10) } ?? 10
+        log.log(
+            .notice, "stopping: no new requests accepted, finishing those in progress",
+            [("timeout_s", String(drainSeconds))])
         sweeper.stop()
+        guard server.stop(timeout: Double(drainSeconds)) else {
+            // Leave the store open under the still-running workers; exiting is as safe for
+            // LMDB as a crash, and their claims are taken over by retries.
+            log.error("requests still running after the drain timeout; exiting without them", [])
+            return 1
+        }
         socket.close()
         store.close()
         withExtendedLifetime(liveness) {}
-        log.log(.notice, drained ? "idem stopped" : "idem stopped with requests still running after 10 s")
+        log.log(.notice, "idem stopped")
         return 0
     }
 

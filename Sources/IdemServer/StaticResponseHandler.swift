@@ -17,6 +17,9 @@ struct StaticResponseHandler: Handler {
             case "status": response.status = Status(Int(try member.integer(in: 200...599)))
             case "headers":
                 for (header, value) in try member.members() {
+                    guard !header.isEmpty, header.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x3A }) else {
+                        throw value.error("\"\(header)\" is not an HTTP header name")
+                    }
                     let text = try value.string()
                     guard !text.contains("\r"), !text.contains("\n") else {
                         throw value.error("a header value cannot contain CR or LF")

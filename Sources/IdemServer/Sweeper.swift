@@ -14,6 +14,7 @@ final class Sweeper: Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(store: LMDBStore, log: Logger, interval: Double = 30, clock: any WallClock = SystemClock()) {
+        lockFD = open(store.path + "-sweeper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         self.store = store
         self.log = log
         self.interval = interval
@@ -29,6 +30,9 @@ final class Sweeper: Sendable {
                     slept += 0.2
                 }
                 if stopped.load(ordering: .relaxed) { break }
+                // One process sweeps at a time; the others skip this tick.
+                guard holdsSweepLock() else { continue }
+                _ = try? store.clearStaleReaders()  // slots of readers that died pin old pages
                 do {
                     var total = 0
                     while true {
@@ -45,6 +49,18 @@ final class Sweeper: Sendable {
         }
         thread.name = "idem-sweeper"
         thread.start()
+    }
+
+    /// An open-file-description lock on `sweeper.lock` beside the store, taken once and kept
+    /// for the life of the process (the kernel drops it if the process dies).
+    private let lockFD: Int32
+
+    private func holdsSweepLock() -> Bool {
+        guard lockFD >= 0 else { return true }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        return fcntl(lockFD, 37 /* F_OFD_SETLK */, &lock) == 0
     }
 
     /// Stops and waits for a sweep in progress, so the store can be closed safely.

@@ -42,6 +42,14 @@ public struct IdempotencyOutbound: OutboundPolicy {
                 context.logFields.append(("stored", "lease-lost"))
                 log("idempotency: lease lost before completion; response not stored for route \(context.route)")
             }
+        } catch .full where record.state == .complete {
+            // No room for the response: record at least that the key ran (a record the size of
+            // the claim), so retries get 409 instead of running the operation again.
+            record.state = .unavailable
+            record.response = nil
+            let kept = (try? pending.store.complete(pending.storeKey, token: claim.token, with: record)) ?? false
+            context.logFields.append(("stored", kept ? "too-large" : "failed"))
+            log("idempotency: store full; the key is recorded without its response (retries get 409)")
         } catch {
             // The operation ran: hiding its response would be worse than a retry seeing 409
             // until the lease expires. Say so loudly.

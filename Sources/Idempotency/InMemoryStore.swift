@@ -20,7 +20,9 @@ public final class InMemoryStore: IdempotencyStore {
     {
         records.withLock { table in
             guard let current = table[key], current.state == .inProgress, current.token == token else { return false }
-            table[key] = record
+            var done = record
+            done.attempt = current.attempt  // a takeover's attempt number survives completion
+            table[key] = done
             return true
         }
     }

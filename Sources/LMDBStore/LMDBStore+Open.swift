@@ -56,21 +56,23 @@ extension LMDBStore {
         var begun: OpaquePointer?
         try lmdbCheck(mdb_txn_begin(env, nil, 0, &begun), "mdb_txn_begin")
         guard let handle = begun else { throw .unavailable("mdb_txn_begin: no transaction") }
+        let databases: Databases
         do throws(StoreError) {
             let txn = Transaction(handle: handle)
             let format = try existingFormat(txn)
-            let databases = Databases(
+            databases = Databases(
                 records: try openDatabase(txn, "records"), expiry: try openDatabase(txn, "expiry"),
                 meta: try openDatabase(txn, "meta"))
             if format == nil {
                 try txn.put(databases.meta, Array("format".utf8), Array(formatName.utf8))
             }
-            try lmdbCheck(mdb_txn_commit(handle), "mdb_txn_commit")
-            return databases
         } catch {
             mdb_txn_abort(handle)
             throw error
         }
+        // mdb_txn_commit frees the transaction even when it fails: no abort after it.
+        try lmdbCheck(mdb_txn_commit(handle), "mdb_txn_commit")
+        return databases
     }
 
     /// The stored format name, nil for a fresh file; throws for a file that is not ours.

@@ -16,7 +16,9 @@ extension LMDBStore {
         try write(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
             guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
             else { return false }
-            try self.replace(current, with: record, at: key, in: txn)
+            var done = record
+            done.attempt = current.attempt  // a takeover's attempt number survives completion
+            try self.replace(current, with: done, at: key, in: txn)
             return true
         }
     }

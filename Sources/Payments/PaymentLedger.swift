@@ -11,6 +11,8 @@ public protocol PaymentLedger: Sendable {
 /// A ledger error with the file it concerns.
 public struct LedgerError: Error, CustomStringConvertible {
     public let description: String
+    /// The payment's line reached the file, only its flush to disk failed: the payment exists.
+    public var written = false
 }
 
 /// An append-only JSON-lines file. Every process serving the API may append to it: each
@@ -40,7 +42,8 @@ public final class FileLedger: PaymentLedger, @unchecked Sendable {
             throw LedgerError(description: "writing to \(path) failed: \(String(cString: strerror(errno)))")
         }
         guard fdatasync(fd) == 0 else {
-            throw LedgerError(description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+            throw LedgerError(
+                description: "fdatasync of \(path) failed: \(String(cString: strerror(errno)))", written: true)
         }
     }
 

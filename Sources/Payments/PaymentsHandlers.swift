@@ -23,6 +23,9 @@ public struct CreatePayment: Handler {
         let payment = Payment(id: Payment.newID(), amount: input.amount, currency: input.currency, created: now())
         do {
             try ledger.append(payment)
+        } catch let error as LedgerError where error.written {
+            // The payment is in the ledger; answering "not created" would make the client's
+            // retry create a second one. Its durability is what is in doubt, not its existence.
         } catch {
             throw Problem(
                 status: .serviceUnavailable, type: "ledger-unavailable", title: "Payment not recorded",

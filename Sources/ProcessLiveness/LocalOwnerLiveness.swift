@@ -32,23 +32,38 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
         machineID =
             Self.firstLine(of: "/etc/machine-id") ?? Self.firstLine(of: "/proc/sys/kernel/hostname") ?? "unknown"
         bootID = Self.firstLine(of: "/proc/sys/kernel/random/boot_id") ?? "unknown"
-        var g = SystemRandomNumberGenerator()
-        ownerID = (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max, using: &g), radix: 16) }.joined()
-        owner = "\(machineID):\(bootID):\(ownerID)"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw Failure(description: "cannot create \(directory): \(error.localizedDescription)")
         }
-        let path = "\(directory)/\(ownerID).lock"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        var lock = Self.wholeFile(F_WRLCK)
-        guard fcntl(fd, Self.setLock, &lock) == 0 else {
+        // Another process cleaning up may see the new file before it is locked and unlink it;
+        // then the lock guards a nameless inode. Check the name still leads to the locked file.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let id = Self.randomID()
+            let path = "\(directory)/\(id).lock"
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            var lock = Self.wholeFile(F_WRLCK)
+            guard fcntl(fd, Self.setLock, &lock) == 0 else {
+                close(fd)
+                throw Failure(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+            }
+            var opened = stat()
+            var named = stat()
+            if fstat(fd, &opened) == 0, stat(path, &named) == 0, opened.st_ino == named.st_ino, opened.st_nlink > 0 {
+                ownerID = id
+                lockFD = fd
+                break
+            }
             close(fd)
-            throw Failure(description: "cannot lock \(path): \(String(cString: strerror(errno)))")
+            guard attempt < 8 else { throw Failure(description: "cannot keep a liveness file in \(directory)") }
         }
-        lockFD = fd
+        owner = "\(machineID):\(bootID):\(ownerID)"
         removeDeadOwnerFiles()
     }
 
@@ -84,6 +99,11 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
         for name in names where name.hasSuffix(".lock") && name != "\(ownerID).lock" {
             _ = lockIsFree(path: "\(directory)/\(name)")
         }
+    }
+
+    private static func randomID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max, using: &g), radix: 16) }.joined()
     }
 
     private static func wholeFile(_ type: Int32) -> flock {

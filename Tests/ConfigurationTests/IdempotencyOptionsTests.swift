@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import Idempotency
 import Testing
 
@@ -51,5 +52,38 @@ import Testing
         let e = try #require(try ConfigFixture(inboundOptions: json).loadError())
         #expect(e.path == options + suffix)
         #expect(e.message.contains(message), "\(e.message)")
+    }
+}
+
+/// Review findings: configurations that looked valid but would misbehave at run time.
+@Suite struct RiskyConfigurationTests {
+    @Test func principalFromAClientControlledParamIsRefused() throws {
+        let e = try #require(
+            try ConfigFixture(inboundOptions: #"{"principal": {"from": "param", "name": "HTTP_X_USER"}}"#).loadError())
+        #expect(e.path == "$.policies[0].handler.options.principal.name")
+        #expect(e.message.contains("clients control"))
+    }
+
+    @Test func twoIdempotencyInboundPoliciesOnOneRouteAreRefused() throws {
+        let extra = #"""
+            ,
+            {"name": "second-inbound", "policyType": "idempotency-inbound", "handler": {"options": {}}}
+            """#
+        let routes = ConfigFixture.routes().replacingOccurrences(
+            of: #""inbound": ["idempotency-inbound"]"#, with: #""inbound": ["idempotency-inbound", "second-inbound"]"#)
+        let e = try #require(
+            try ConfigFixture(policies: ConfigFixture.policies(extra: extra), routes: routes).loadError())
+        #expect(e.message.contains("one idempotency-inbound"), "\(e.message)")
+    }
+
+    @Test(arguments: ["127.0.0.1", "[::1]:9000", "unix:relative.sock", "host.example:99999", "fd:x"])
+    func unusableListenAddressIsRefused(listen: String) throws {
+        let e = try #require(try ConfigFixture(server: #"{"listen": "\#(listen)"}"#).loadError())
+        #expect(e.path == "$.listen")
+    }
+
+    @Test(arguments: ["unix:/run/idem/idem.sock", "/tmp/x.sock", "127.0.0.1:9001", "localhost:9001", ":9001", "fd:3"])
+    func usableListenAddressIsAccepted(listen: String) throws {
+        #expect(try ConfigFixture(server: #"{"listen": "\#(listen)"}"#).load().server.listen == listen)
     }
 }

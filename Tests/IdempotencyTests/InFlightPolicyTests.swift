@@ -214,3 +214,50 @@ struct ScopeAndReplayTests {
         #expect(replay.headers["Location"] == "/payments/1")
     }
 }
+
+/// A store whose `complete` fails with `.full` for records that carry a response, as a map
+/// without room for a large body would.
+final class NoRoomForResponsesStore: IdempotencyStore, @unchecked Sendable {
+    let inner = InMemoryStore()
+    func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
+        try inner.claim(key, record)
+    }
+    func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        if record.response != nil { throw .full("no room") }
+        return try inner.complete(key, token: token, with: record)
+    }
+    func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool { try inner.release(key, token: token) }
+    func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool {
+        try inner.takeOver(key, from: token, with: record)
+    }
+    func record(for key: StoreKey) throws(StoreError) -> IdempotencyRecord? { try inner.record(for: key) }
+}
+
+@Suite("Store full at completion")
+struct StoreFullAtCompletionTests {
+    @Test func keyIsRecordedWithoutItsResponseSoARetryNeverRunsAgain() throws {
+        let store = NoRoomForResponsesStore()
+        let clock = ManualClock()
+        let options = IdempotencyOptions()
+        let request = Request(method: .post, target: "/payments", headers: Headers([("Idempotency-Key", "k1")]))
+        let context = RequestContext(route: "/payments")
+        let inbound = IdempotencyInbound(options: options, store: store, clock: clock)
+        #expect(try inbound.inbound(request, context: context) == nil)
+        var response = Response(status: .created, body: Array("paid".utf8))
+        try IdempotencyOutbound(clock: clock).outbound(&response, request: request, context: context)
+        #expect(response.status == .created)  // the client still gets the real answer
+        #expect(context.logFields.contains { $0 == ("stored", "too-large") })
+        let retry = try inbound.inbound(request, context: RequestContext(route: "/payments"))
+        #expect(retry?.status == .conflict)
+    }
+
+    @Test func completionKeepsTheTakeoverAttempt() throws {
+        let h = PolicyHarness()
+        _ = h.begin(key: "k1")
+        h.clock.advance(seconds: h.options.lockTimeoutSeconds + 1)
+        _ = h.send(key: "k1")
+        let scope = Scope(principal: "", method: "POST", route: "/payments", key: IdempotencyKey(unchecked: "k1"))
+        #expect(try h.store.record(for: scope.storeKey)?.attempt == 2)
+        #expect(try h.store.record(for: scope.storeKey)?.state == .complete)
+    }
+}
