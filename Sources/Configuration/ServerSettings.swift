@@ -6,6 +6,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// Permission bits of a unix socket the responder creates (nginx's user must be able to connect).
     public var socketMode: UInt16 = 0o660
     public var workers = 8
+    /// Responder processes forked by `idem` (each with `workers` threads).
+    public var processes = 1
     public var stateDirectory = "/var/lib/idem"
     public var maxBodyBytes = 1 << 20
     public var store = StoreSettings()
@@ -37,7 +39,7 @@ enum ServerFile {
     static func decode(_ root: ConfigValue) throws(ConfigError) -> ServerSettings {
         var s = ServerSettings()
         for (name, member) in try root.members(allowed: [
-            "$schema", "listen", "socketMode", "workers", "stateDirectory", "maxBodyBytes", "store",
+            "$schema", "listen", "socketMode", "workers", "processes", "stateDirectory", "maxBodyBytes", "store",
         ]) {
             switch name {
             case "listen":
@@ -55,6 +57,7 @@ enum ServerFile {
                 }
                 s.socketMode = mode
             case "workers": s.workers = Int(try member.integer(in: 1...1024))
+            case "processes": s.processes = Int(try member.integer(in: 1...64))
             case "stateDirectory":
                 let dir = try member.nonEmptyString()
                 guard dir.hasPrefix("/") else { throw member.error("expected an absolute path, found \"\(dir)\"") }

@@ -5,6 +5,9 @@ import HTTP
 struct FastCGIParams {
     private(set) var values: [String: String] = [:]
 
+    /// From a classic CGI program's environment.
+    init(environment: [String: String]) { values = environment }
+
     init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard var cursor = envp else { return }
         while let entry = cursor.pointee {

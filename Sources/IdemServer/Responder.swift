@@ -22,7 +22,9 @@ public enum Responder {
           --listen <address>    unix:/path, /path, host:port or fd:N. (default: the socket
                                 passed by systemd or spawn-fcgi, else server.json's listen)
           --socket-mode <mode>  Octal permissions of a unix socket it creates. (default: 0660)
-          --workers <n>         Worker threads. (default: 8)
+          --workers <n>         Worker threads per process. (default: 8)
+          --processes <n>       Responder processes sharing the socket and the store,
+                                forked and supervised by this one. (default: 1)
           --state-dir <dir>     Where the store and the payments ledger live.
                                 (default: /var/lib/idem)
           --check-config        Validate the configuration and exit.
@@ -39,7 +41,7 @@ public enum Responder {
         let options: CommandLineOptions
         do {
             options = try CommandLineOptions(
-                arguments, valued: ["config", "listen", "workers", "state-dir", "socket-mode"],
+                arguments, valued: ["config", "listen", "workers", "processes", "state-dir", "socket-mode"],
                 flagNames: ["help", "version", "check-config"])
         } catch {
             printError("idem: \(error)\n\(usage)\n")
@@ -62,7 +64,9 @@ public enum Responder {
         var configuration: IdemConfiguration
         do {
             configuration = try IdemConfiguration.load(
-                directory: options.values["config"] ?? "/etc/idem", handlers: registry.names)
+                directory: options.values["config"] ?? ProcessInfo.processInfo.environment["IDEM_CONFIG"]
+                    ?? "/etc/idem",
+                handlers: registry.names)
             try registry.validate(configuration)
             try applyOverrides(options, to: &configuration.server)
         } catch {
@@ -75,14 +79,20 @@ public enum Responder {
             return 0
         }
 
-        // 2. Signals: blocked here so every worker inherits the mask; the main thread sigwaits.
+        // 2. A web server running us as a classic CGI program: one request, then exit.
+        if CGIRequest.isCGI {
+            return CGIMode.run(configuration: configuration, registry: registry, log: log)
+        }
+
+        // 3. Signals: blocked here so every thread and child process inherits the mask; the
+        // main thread sigwaits.
         var signals = sigset_t()
         sigemptyset(&signals)
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        // 3. State directory, listening socket, store.
+        // 4. State directory and listening socket, before any fork.
         do {
             try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
         } catch {
@@ -98,79 +108,26 @@ public enum Responder {
             printError("idem: \(error)\n")
             return 69
         }
-        let storePath = settings.stateDirectory + "/" + settings.store.fileName
-        let store: LMDBStore
-        do {
-            store = try LMDBStore(path: storePath, options: storeOptions(settings.store))
-        } catch {
-            printError("idem: cannot open the store \(storePath): \(error)\n")
-            socket.close()
-            return 69
-        }
 
-        let liveness: LocalOwnerLiveness
-        do {
-            liveness = try LocalOwnerLiveness(directory: settings.stateDirectory + "/owners")
-        } catch {
-            printError("idem: \(error); check the permissions of \(settings.stateDirectory)\n")
-            socket.close()
-            return 69
-        }
-
-        let application: Application
-        do {
-            application = try Application.build(
-                configuration: configuration, registry: registry, store: store,
-                environment: HandlerEnvironment(stateDirectory: settings.stateDirectory), liveness: liveness, log: log)
-        } catch {
-            printError("idem: \(error)\n")
-            socket.close()
-            return 78
-        }
-
-        var serverOptions = FastCGIServer.Options()
-        serverOptions.workers = settings.workers
-        serverOptions.maxBodyBytes = settings.maxBodyBytes
-        let server = FastCGIServer(socket: socket, options: serverOptions) { application.respond($0) }
-        server.start()
-        let sweeper = Sweeper(store: store, log: log)
-        sweeper.start()
-        log.log(
-            .notice, "idem started",
-            [
-                ("listen", address.description), ("workers", String(settings.workers)), ("store", storePath),
-                ("pid", String(getpid())),
-            ])
-
-        // 4. Wait for a stop signal.
-        while true {
-            var received: Int32 = 0
-            sigwait(&signals, &received)
-            if received == SIGHUP {
-                log.warning("SIGHUP ignored: configuration reload is not supported yet; restart to apply changes")
-                continue
+        // 5. Serve: in this process, or in `processes` children forked now, before any LMDB
+        // environment or thread exists.
+        if settings.processes > 1 {
+            let supervisor = Supervisor(processes: settings.processes, log: log) {
+                serve(configuration: configuration, registry: registry, socket: socket, log: log)
             }
-            break
+            let status = supervisor.run(drainSeconds: drainSeconds(configuration) + 5)
+            socket.close()
+            return status
         }
-        // A request stopped halfway would be run again by its retry: wait as long as a claim's
-        // lease, which is how long the configuration allows a request to take.
-        let drainSeconds =
-            configuration.policies.values.map(\.idempotency.lockTimeoutSeconds).max().map { max($0, 10) } ?? 10
-        log.log(
-            .notice, "stopping: no new requests accepted, finishing those in progress",
-            [("timeout_s", String(drainSeconds))])
-        sweeper.stop()
-        guard server.stop(timeout: Double(drainSeconds)) else {
-            // Leave the store open under the still-running workers; exiting is as safe for
-            // LMDB as a crash, and their claims are taken over by retries.
-            log.error("requests still running after the drain timeout; exiting without them", [])
-            return 1
-        }
+        let status = serve(configuration: configuration, registry: registry, socket: socket, log: log)
         socket.close()
-        store.close()
-        withExtendedLifetime(liveness) {}
-        log.log(.notice, "idem stopped")
-        return 0
+        return status
+    }
+
+    /// How long a stop waits for running requests: as long as a claim's lease, which is how
+    /// long the configuration lets a request take (a request cut off would run again).
+    static func drainSeconds(_ configuration: IdemConfiguration) -> Int64 {
+        configuration.policies.values.map(\.idempotency.lockTimeoutSeconds).max().map { max($0, 10) } ?? 10
     }
 
     static func applyOverrides(_ options: CommandLineOptions, to server: inout ServerSettings) throws(ConfigError) {
@@ -181,6 +138,14 @@ public enum Responder {
                     message: "expected an integer from 1 to 1024, found \"\(w)\"")
             }
             server.workers = n
+        }
+        if let p = options.values["processes"] {
+            guard let n = Int(p), (1...64).contains(n) else {
+                throw ConfigError(
+                    file: "command line", path: "--processes",
+                    message: "expected an integer from 1 to 64, found \"\(p)\"")
+            }
+            server.processes = n
         }
         if let dir = options.values["state-dir"] {
             server.stateDirectory = dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir

@@ -64,7 +64,15 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
             guard attempt < 8 else { throw Failure(description: "cannot keep a liveness file in \(directory)") }
         }
         owner = "\(machineID):\(bootID):\(ownerID)"
-        removeDeadOwnerFiles()
+        let namespace = Array("pidns=\(Self.pidNamespace)\n".utf8)
+        _ = namespace.withUnsafeBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
+        if let other = checkOtherOwners() {
+            throw Failure(
+                description:
+                    "another responder using \(directory) runs in a different PID namespace (\(other), this one "
+                    + "\(Self.pidNamespace)); LMDB's locks identify processes by pid, so responders sharing a store "
+                    + "must share a PID namespace: run them in one container or give each its own state directory")
+        }
     }
 
     deinit {
@@ -94,12 +102,25 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
         return true
     }
 
-    private func removeDeadOwnerFiles() {
+    /// Removes the files of dead owners; returns the PID namespace of a live owner that runs
+    /// in another one, if any.
+    private func checkOtherOwners() -> String? {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasSuffix(".lock") && name != "\(ownerID).lock" {
-            _ = lockIsFree(path: "\(directory)/\(name)")
+            let path = "\(directory)/\(name)"
+            if lockIsFree(path: path) { continue }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("pidns=") })
+            else { continue }
+            let namespace = String(line.dropFirst(6))
+            if namespace != Self.pidNamespace { return namespace }
         }
+        return nil
     }
+
+    /// This process's PID namespace, e.g. `pid:[4026531836]`.
+    static let pidNamespace: String =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")) ?? "unknown"
 
     private static func randomID() -> String {
         var g = SystemRandomNumberGenerator()
