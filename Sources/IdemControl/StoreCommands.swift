@@ -86,7 +86,7 @@ enum StoreCommands {
             out.line("store        \(store.path)")
             out.line("records      \(s.recordCount)")
             for state in order {
-                out.line("  \(state.padding(toLength: 11, withPad: " ", startingAt: 0))\(counts[state] ?? 0)")
+                out.line("  \(state.padding(toLength: 13, withPad: " ", startingAt: 0))\(counts[state] ?? 0)")
             }
             out.line("map          \(RecordView.bytes(s.mapSizeBytes))")
             out.line("file in use  \(RecordView.bytes(s.usedBytes))")
