@@ -1,4 +1,5 @@
 import CLMDB
+import Glibc
 import Idempotency
 
 /// What `openEnvironment` hands back to `init`.
@@ -32,6 +33,7 @@ extension LMDBStore {
                     "not an LMDB file this build can open, left unchanged (mdb_env_open: \(lmdbMessage(rc)))")
             }
             try lmdbCheck(rc, "mdb_env_open")
+            try checkNotTruncated(env)
             var dead: Int32 = 0
             try lmdbCheck(mdb_reader_check(env, &dead), "mdb_reader_check")
             let databases = try openDatabases(env)
@@ -46,6 +48,26 @@ extension LMDBStore {
             case .full(let m): throw .full("\(path): \(m)")
             case .corrupt(let m): throw .corrupt("\(path): \(m)")
             }
+        }
+    }
+
+    /// A file shorter than its own header says (cut by a bad copy or a full disk) would be read
+    /// past its end through the map: SIGBUS. `mdb_env_info` reads only the meta pages, so the
+    /// check happens before any other page is touched.
+    static func checkNotTruncated(_ env: OpaquePointer) throws(StoreError) {
+        var info = MDB_envinfo()
+        try lmdbCheck(mdb_env_info(env, &info), "mdb_env_info")
+        var st = MDB_stat()
+        try lmdbCheck(mdb_env_stat(env, &st), "mdb_env_stat")
+        var fd: Int32 = -1
+        try lmdbCheck(mdb_env_get_fd(env, &fd), "mdb_env_get_fd")
+        var file = stat()
+        guard fstat(fd, &file) == 0 else { throw .unavailable("fstat failed") }
+        let needed = (Int(info.me_last_pgno) + 1) * Int(st.ms_psize)
+        guard Int(file.st_size) >= needed else {
+            throw .unavailable(
+                "truncated: the file has \(file.st_size) bytes but its header needs \(needed); restore it from a "
+                    + "backup or move it aside (records in it are lost), then start again")
         }
     }
 

@@ -9,11 +9,19 @@ extension LMDBStore {
         public var durability: Durability = .full
         /// Concurrent read transactions across every process sharing the file (`mdb_env_set_maxreaders`).
         public var maxReaders: Int = 126
+        /// Free space the file system must keep for completions of running requests: below it,
+        /// new claims are refused (503) instead of running a handler whose response could not
+        /// be stored.
+        public var diskReserveBytes: Int = 8 << 20
 
-        public init(mapSizeBytes: Int = 1 << 30, durability: Durability = .full, maxReaders: Int = 126) {
+        public init(
+            mapSizeBytes: Int = 1 << 30, durability: Durability = .full, maxReaders: Int = 126,
+            diskReserveBytes: Int = 8 << 20
+        ) {
             self.mapSizeBytes = mapSizeBytes
             self.durability = durability
             self.maxReaders = maxReaders
+            self.diskReserveBytes = diskReserveBytes
         }
     }
 

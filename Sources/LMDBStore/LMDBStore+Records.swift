@@ -1,9 +1,11 @@
 import CLMDB
+import Glibc
 import Idempotency
 
 extension LMDBStore {
     public func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
-        try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
+        try checkDiskReserve()
+        return try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
             let existing = try self.stored(key, in: txn)
             guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
             try self.replace(existing, with: record, at: key, in: txn)
@@ -43,6 +45,19 @@ extension LMDBStore {
             next.attempt = current.attempt &+ 1
             try self.replace(current, with: next, at: key, in: txn)
             return true
+        }
+    }
+
+    /// `statvfs` of the store's file system: a claim needs room left for its completion.
+    func checkDiskReserve() throws(StoreError) {
+        guard options.diskReserveBytes > 0 else { return }
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return }
+        let free = Int(fs.f_bavail) * Int(fs.f_frsize)
+        if free < options.diskReserveBytes {
+            throw .unavailable(
+                "\(free) bytes free on the file system of \(path), below the \(options.diskReserveBytes)-byte reserve "
+                    + "kept for running requests; free disk space")
         }
     }
 

@@ -21,6 +21,8 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
     /// The data file; its lock file is `path + "-lock"`.
     public let path: String
     public let options: Options
+    /// The directory holding the file, for free-space checks.
+    let directory: String
     let clock: any WallClock
     let databases: Databases
     private let fileID: FileID
@@ -46,6 +48,7 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
             return opened
         }
         self.path = path
+        self.directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         self.options = options
         self.clock = clock
         self.environment = opened.env
