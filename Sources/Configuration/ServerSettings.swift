@@ -22,6 +22,9 @@ public struct StoreSettings: Sendable, Equatable {
         case full
         /// The data is fsynced, the meta page lazily: a power failure may lose the last commit.
         case metaAsync = "meta-async"
+        /// Commits are not fsynced; each responder flushes the store once a second: a power
+        /// failure may lose the last second of commits.
+        case periodic
         /// No fsync by Idem: a power failure may lose recent commits (the OS flushes within ~30 s).
         case none
     }

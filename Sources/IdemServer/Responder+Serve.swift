@@ -69,7 +69,8 @@ extension Responder {
         let application = runtime.application
         let server = FastCGIServer(socket: socket, options: serverOptions) { application.respond($0) }
         server.start()
-        let sweeper = Sweeper(store: runtime.store, log: log)
+        let sweeper = Sweeper(
+            store: runtime.store, log: log, syncEverySecond: settings.store.durability == .periodic)
         sweeper.start()
         log.log(
             .notice, "idem started",

@@ -191,7 +191,7 @@ public enum Responder {
         switch s.durability {
         case .full: o.durability = .full
         case .metaAsync: o.durability = .metaAsync
-        case .none: o.durability = .noSync
+        case .none, .periodic: o.durability = .noSync
         }
         return o
     }

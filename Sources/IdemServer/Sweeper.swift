@@ -13,7 +13,14 @@ final class Sweeper: Sendable {
     private let clock: any WallClock
     private let done = DispatchSemaphore(value: 0)
 
-    init(store: LMDBStore, log: Logger, interval: Double = 30, clock: any WallClock = SystemClock()) {
+    /// Flush the store once a second (`periodic` durability).
+    private let syncEverySecond: Bool
+
+    init(
+        store: LMDBStore, log: Logger, interval: Double = 30, clock: any WallClock = SystemClock(),
+        syncEverySecond: Bool = false
+    ) {
+        self.syncEverySecond = syncEverySecond
         lockFD = open(store.path + "-sweeper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         self.store = store
         self.log = log
@@ -24,10 +31,14 @@ final class Sweeper: Sendable {
     func start() {
         let thread = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
-                var slept = 0.0
-                while slept < interval, !stopped.load(ordering: .relaxed) {
+                var ticks = 0  // of 0.2 s
+                while Double(ticks) * 0.2 < interval, !stopped.load(ordering: .relaxed) {
                     Thread.sleep(forTimeInterval: 0.2)
-                    slept += 0.2
+                    ticks += 1
+                    // `periodic` durability: what was committed is on disk within a second.
+                    if syncEverySecond, ticks % 5 == 0 {
+                        do { try store.sync() } catch { log.warning("store sync failed", [("error", "\(error)")]) }
+                    }
                 }
                 if stopped.load(ordering: .relaxed) { break }
                 // One process sweeps at a time; the others skip this tick.

@@ -251,7 +251,7 @@ import Testing
         let f = try ConfigFixture(server: #"{"store": {"durability": "sometimes"}}"#)
         let e = try #require(f.loadError())
         #expect(e.path == "$.store.durability")
-        #expect(e.message.contains("full, meta-async, none"))
+        #expect(e.message.contains("full, meta-async, periodic, none"))
         #expect(e.message.contains(#"found "sometimes""#))
     }
 

@@ -114,4 +114,21 @@ struct CrashRecoveryTests {
         // Both ran: the documented cost of taking over an expired lease (see README).
         #expect(try a.paymentCount() == before + 2)
     }
+
+    /// `kill -9` loses nothing committed in any durability mode: only power loss differs.
+    @Test(arguments: ["meta-async", "periodic", "none"])
+    func weakerDurabilityStillSurvivesKill9(mode: String) throws {
+        let config = TemporaryDirectory("idem-config")
+        try TestConfiguration.write([], to: config.path)
+        try #"{"store": {"durability": "\#(mode)"}}"#.write(
+            toFile: config.file("server.json"), atomically: true, encoding: .utf8)
+        let stack = try IdemStack(configDirectory: config.path)
+        defer { stack.stop() }
+        let first = try post(stack, "/payments", key: "durable-\(mode)")
+        #expect(first.status == 201)
+        try stack.crashAndRestartResponder()
+        let replay = try post(stack, "/payments", key: "durable-\(mode)")
+        #expect(replay.header("X-Idempotent-Replay") == "true")
+        #expect(replay.body == first.body)
+    }
 }
