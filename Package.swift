@@ -14,6 +14,7 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Pure Swift layers.
         .target(name: "JSON"),
@@ -26,6 +27,8 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTP"]),
         .target(name: "LMDBStore", dependencies: ["CLMDB", "Idempotency"]),
         .target(name: "ProcessLiveness", dependencies: ["Idempotency"]),
+        // Handlers that forward to an existing app: HTTP via libcurl, FastCGI (PHP-FPM) via our client.
+        .target(name: "Upstreams", dependencies: ["CCurl", "HTTP", "Configuration"]),
 
         // Configuration and wiring.
         .target(name: "Configuration", dependencies: ["JSON", "HTTP", "Idempotency"]),
@@ -33,6 +36,7 @@ let package = Package(
             name: "IdemServer",
             dependencies: [
                 "HTTP", "Idempotency", "FastCGI", "LMDBStore", "ProcessLiveness", "Configuration", "Payments",
+                "Upstreams",
             ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
         .target(name: "IdemControl", dependencies: ["IdemServer", "LMDBStore", "Configuration", "JSON"]),
@@ -46,6 +50,7 @@ let package = Package(
         .testTarget(name: "ProcessLivenessTests", dependencies: ["ProcessLiveness", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TestSupport"]),
+        .testTarget(name: "UpstreamsTests", dependencies: ["Upstreams", "TestSupport"]),
         .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),
         // A second process for the store tests: opens the same LMDB file and acts on it.
         .executableTarget(name: "idem-store-probe", dependencies: ["LMDBStore"], path: "Tests/StoreProbe"),

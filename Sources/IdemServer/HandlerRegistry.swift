@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import HTTP
 import Payments
+import Upstreams
 
 /// What a handler factory may use: its options (with file and path for errors) and the
 /// responder's state directory and shared objects.
@@ -60,6 +61,15 @@ public struct HandlerRegistry: Sendable {
             return { env in ListPayments(ledger: try ledger(env)) }
         }
         registry.register("staticResponse", StaticResponseHandler.factory)
+        registry.register("fastcgiHandler") { options in
+            let handler = try FastCGIUpstreamHandler.make(
+                options: options, log: { msg in printError("idem: fastcgi: \(msg)\n") })
+            return { _ in handler }
+        }
+        registry.register("urlRewriteHandler") { options in
+            let handler = try URLRewriteHandler.make(options: options)
+            return { _ in handler }
+        }
         return registry
     }
 
