@@ -110,21 +110,12 @@ public struct URLRewriteHandler: Handler {
     private func problem(for code: CURLcode, url: String, tooLarge: Bool) -> Problem {
         let upstream = Self.origin(of: url)
         if tooLarge {
-            return Problem(
-                status: Status(502), type: "upstream-bad-response", title: "Upstream response too large",
-                detail: "The response from \(upstream) exceeded \(maxResponseBytes) bytes.")
+            return UpstreamFailure.badResponse.problem(
+                upstream: upstream, reason: "more than \(maxResponseBytes) bytes")
         }
         let reason = String(cString: curl_easy_strerror(code))
-        switch code {
-        case CURLE_OPERATION_TIMEDOUT:
-            return Problem(
-                status: Status(504), type: "upstream-timeout", title: "Upstream timed out",
-                detail: "\(upstream) did not answer in time (\(reason)). Retry later.")
-        default:
-            return Problem(
-                status: Status(502), type: "upstream-unavailable", title: "Upstream unavailable",
-                detail: "\(upstream) could not be reached (\(reason)). Retry later.")
-        }
+        let failure: UpstreamFailure = code == CURLE_OPERATION_TIMEDOUT ? .timeout : .unavailable
+        return failure.problem(upstream: upstream, reason: reason)
     }
 
     /// `scheme://host:port` only: the path may carry data the client should not see echoed.
