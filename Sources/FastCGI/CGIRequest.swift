@@ -15,30 +15,9 @@ public enum CGIRequest {
 
     /// Reads the request, answers it with `responder`, writes the response to stdout.
     public static func serveOnce(maxBodyBytes: Int, responder: (Request) -> Response) {
-        let params = FastCGIParams(environment: ProcessInfo.processInfo.environment)
-        let length = params.contentLength
-        let response: Response
-        if length > maxBodyBytes {
-            response =
-                Problem(
-                    status: .contentTooLarge, type: "body-too-large", title: "Request body too large",
-                    detail: "The body is \(length) bytes; the limit is \(maxBodyBytes)."
-                ).response
-        } else {
-            let body = readStandardInput(count: length)
-            if body.count < length {
-                response =
-                    Problem(
-                        status: .badRequest, type: "incomplete-body", title: "Incomplete request body",
-                        detail: "Received \(body.count) of \(length) bytes."
-                    ).response
-            } else {
-                let request = params.request(body: body)
-                let answer = responder(request)
-                response = request.method == .head ? Response(status: answer.status, headers: answer.headers) : answer
-            }
-        }
-        let bytes = FastCGIResponseWriter.encode(response, bodyLength: response.body.count)
+        let (response, bodyLength) = FastCGIParams(environment: ProcessInfo.processInfo.environment).respond(
+            maxBodyBytes: maxBodyBytes, read: readStandardInput, discard: { _ in }, responder: responder)
+        let bytes = FastCGIResponseWriter.encode(response, bodyLength: bodyLength)
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }

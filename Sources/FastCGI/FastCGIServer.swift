@@ -141,37 +141,10 @@ public final class FastCGIServer: @unchecked Sendable {
     }
 
     private func serve(_ raw: UnsafeMutablePointer<FCGX_Request>) {
-        let params = FastCGIParams(envp: raw.pointee.envp)
-        let response: Response
-        let contentLength = params.contentLength
-        if contentLength > options.maxBodyBytes {
-            discardInput(raw, count: contentLength)
-            response =
-                Problem(
-                    status: .contentTooLarge, type: "body-too-large", title: "Request body too large",
-                    detail: "The body is \(contentLength) bytes; the limit is \(options.maxBodyBytes)."
-                ).response
-        } else {
-            let body = readInput(raw, count: contentLength)
-            guard body.count == contentLength else {
-                // The web server closed the stream early: never run a handler on half a body.
-                let problem = Problem(
-                    status: .badRequest, type: "incomplete-body", title: "Incomplete request body",
-                    detail: "Received \(body.count) of \(contentLength) bytes.")
-                FastCGIResponseWriter.write(
-                    problem.response, bodyLength: problem.response.body.count, to: raw.pointee.out)
-                return
-            }
-            let request = params.request(body: body)
-            response = responder(request)
-            if request.method == .head {
-                FastCGIResponseWriter.write(
-                    Response(status: response.status, headers: response.headers), bodyLength: response.body.count,
-                    to: raw.pointee.out)
-                return
-            }
-        }
-        FastCGIResponseWriter.write(response, bodyLength: response.body.count, to: raw.pointee.out)
+        let (response, bodyLength) = FastCGIParams(envp: raw.pointee.envp).respond(
+            maxBodyBytes: options.maxBodyBytes, read: { readInput(raw, count: $0) },
+            discard: { discardInput(raw, count: $0) }, responder: responder)
+        FastCGIResponseWriter.write(response, bodyLength: bodyLength, to: raw.pointee.out)
     }
 
     /// Reads exactly `count` bytes of FCGI_STDIN (fewer if the server sends less).
