@@ -15,6 +15,8 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibpq", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Pure Swift layers.
         .target(name: "JSON"),
@@ -27,6 +29,9 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTP"]),
         .target(name: "LMDBStore", dependencies: ["CLMDB", "Idempotency"]),
         .target(name: "ProcessLiveness", dependencies: ["Idempotency"]),
+        // Shared stores for several machines.
+        .target(name: "RedisStore", dependencies: ["CHiredis", "Idempotency"]),
+        .target(name: "PostgresStore", dependencies: ["CLibpq", "Idempotency"]),
         // Handlers that forward to an existing app: HTTP via libcurl, FastCGI (PHP-FPM) via our client.
         .target(name: "Upstreams", dependencies: ["CCurl", "HTTP", "Configuration"]),
 
@@ -35,15 +40,17 @@ let package = Package(
         .target(
             name: "IdemServer",
             dependencies: [
-                "HTTP", "Idempotency", "FastCGI", "LMDBStore", "ProcessLiveness", "Configuration", "Payments",
-                "Upstreams",
+                "HTTP", "Idempotency", "FastCGI", "LMDBStore", "RedisStore", "PostgresStore", "ProcessLiveness",
+                "Configuration", "Payments", "Upstreams",
             ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
         .target(name: "IdemControl", dependencies: ["IdemServer", "LMDBStore", "Configuration", "JSON"]),
         .executableTarget(name: "idemctl", dependencies: ["IdemControl"]),
 
         // Tests, in tiers: pure logic, the real LMDB file, then real nginx + responder.
-        .target(name: "TestSupport", dependencies: ["HTTP", "Idempotency"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["HTTP", "Idempotency", "JSON", "PostgresStore"],
+            path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "TestSupport"]),
@@ -51,6 +58,8 @@ let package = Package(
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TestSupport"]),
         .testTarget(name: "UpstreamsTests", dependencies: ["Upstreams", "TestSupport"]),
+        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TestSupport"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
         .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),
         // A second process for the store tests: opens the same LMDB file and acts on it.
         .executableTarget(name: "idem-store-probe", dependencies: ["LMDBStore"], path: "Tests/StoreProbe"),

@@ -4,7 +4,7 @@ import Idempotency
 enum IdempotencyOptionsDecoder {
     static let members: Set<String> = [
         "ttlSeconds", "lockTimeoutSeconds", "headerName", "methods", "required", "cacheStatuses", "retryAfterSeconds",
-        "principal", "strict", "waitSeconds", "maxStoredBytes", "replayHeader", "stripeReplayHeader",
+        "principal", "strict", "waitSeconds", "maxStoredBytes", "replayHeader", "stripeReplayHeader", "failOpen",
     ]
 
     static func decode(_ value: ConfigValue) throws(ConfigError) -> IdempotencyOptions {
@@ -19,6 +19,7 @@ enum IdempotencyOptionsDecoder {
             case "replayHeader": o.replayHeader = try headerName(member)
             case "stripeReplayHeader": o.stripeReplayHeader = try member.bool()
             case "strict": o.strict = try member.bool()
+            case "failOpen": o.failOpen = try member.bool()
             case "waitSeconds": o.waitSeconds = try member.integer(in: 0...60)
             case "maxStoredBytes": o.maxStoredBytes = Int(try member.integer(in: 0...(64 << 20)))
             case "principal": o.principal = try principal(member)

@@ -29,7 +29,17 @@ public struct StoreSettings: Sendable, Equatable {
         case none
     }
 
+    /// `lmdb` (one machine, the default), `redis` or `postgres` (several machines).
     public var kind = "lmdb"
+    /// Redis: `redis://[:password@]host:port/db` or `unix:///path?db=N`.
+    public var url: String?
+    /// PostgreSQL: a libpq connection string (`host=... dbname=...` or `postgresql://...`).
+    public var connection: String?
+    /// Connections per responder process (Redis, PostgreSQL).
+    public var poolSize = 4
+    /// Bounds on every network store operation, so no worker blocks forever.
+    public var connectTimeoutMs = 1000
+    public var commandTimeoutMs = 2000
     /// The LMDB map size: the most the file may grow to.
     public var mapSizeMiB = 1024
     public var durability = Durability.full
@@ -75,12 +85,27 @@ enum ServerFile {
 
     private static func decodeStore(_ value: ConfigValue) throws(ConfigError) -> StoreSettings {
         var s = StoreSettings()
-        for (name, member) in try value.members(allowed: ["kind", "mapSizeMiB", "durability", "fileName"]) {
+        for (name, member) in try value.members(allowed: [
+            "kind", "mapSizeMiB", "durability", "fileName", "url", "connection", "poolSize", "connectTimeoutMs",
+            "commandTimeoutMs",
+        ]) {
             switch name {
             case "kind":
                 let kind = try member.string()
-                guard kind == "lmdb" else { throw member.error("unknown store kind \"\(kind)\"; expected \"lmdb\"") }
+                guard ["lmdb", "redis", "postgres"].contains(kind) else {
+                    throw member.error("unknown store kind \"\(kind)\"; expected \"lmdb\", \"redis\" or \"postgres\"")
+                }
                 s.kind = kind
+            case "url":
+                let url = try member.nonEmptyString()
+                guard url.hasPrefix("redis://") || url.hasPrefix("unix://") else {
+                    throw member.error("expected redis://host:port/db or unix:///path/to/redis.sock, found \"\(url)\"")
+                }
+                s.url = url
+            case "connection": s.connection = try member.nonEmptyString()
+            case "poolSize": s.poolSize = Int(try member.integer(in: 1...256))
+            case "connectTimeoutMs": s.connectTimeoutMs = Int(try member.integer(in: 1...60_000))
+            case "commandTimeoutMs": s.commandTimeoutMs = Int(try member.integer(in: 1...60_000))
             case "mapSizeMiB": s.mapSizeMiB = Int(try member.integer(in: 1...1_048_576))
             case "durability":
                 let text = try member.string()
@@ -98,6 +123,10 @@ enum ServerFile {
                 s.fileName = file
             default: break
             }
+        }
+        if s.kind == "redis", s.url == nil { throw value.error("store kind \"redis\" needs \"url\"") }
+        if s.kind == "postgres", s.connection == nil {
+            throw value.error("store kind \"postgres\" needs \"connection\" (a libpq connection string)")
         }
         return s
     }

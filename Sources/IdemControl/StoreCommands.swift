@@ -8,24 +8,22 @@ import LMDBStore
 /// The store subcommands of `idemctl`.
 enum StoreCommands {
     static func run(_ command: String, options: CommandLineOptions, configDirectory: String) -> Int32 {
-        let settings: ServerSettings
+        var settings: ServerSettings
         do {
             settings = try IdemConfiguration.loadServerSettings(directory: configDirectory)
         } catch {
             printError("idemctl: \(error)\n")
             return Control.Exit.config
         }
-        let stateDirectory = options.values["state-dir"] ?? settings.stateDirectory
-        let path = stateDirectory + "/" + settings.store.fileName
-        guard FileManager.default.fileExists(atPath: path) else {
+        if let dir = options.values["state-dir"] { settings.stateDirectory = dir }
+        let path = settings.stateDirectory + "/" + settings.store.fileName
+        if settings.store.kind == "lmdb", !FileManager.default.fileExists(atPath: path) {
             printError("idemctl: no store at \(path); has idem run with this state directory? (see --state-dir)\n")
             return Control.Exit.unavailable
         }
-        let store: LMDBStore
+        let store: any InspectableStore
         do {
-            var storeOptions = LMDBStore.Options()
-            storeOptions.mapSizeBytes = settings.store.mapSizeMiB << 20
-            store = try LMDBStore(path: path, options: storeOptions)
+            store = try StoreFactory.open(settings)
         } catch {
             printError("idemctl: cannot open the store: \(error)\n")
             return Control.Exit.unavailable
@@ -34,7 +32,7 @@ enum StoreCommands {
         let output = Output(json: options.flags.contains("json"))
         do {
             switch command {
-            case "stats": return try stats(store, output)
+            case "stats": return try stats(store, where: StoreFactory.describe(settings), output)
             case "get": return try get(store, options, output)
             case "list": return try list(store, options, output)
             case "purge": return try purge(store, options, output)
@@ -55,7 +53,7 @@ enum StoreCommands {
         let message: String
     }
 
-    static func stats(_ store: LMDBStore, _ out: Output) throws -> Int32 {
+    static func stats(_ store: any InspectableStore, where location: String, _ out: Output) throws -> Int32 {
         let now = SystemClock().now()
         var counts: [String: Int] = ["in-flight": 0, "complete": 0, "unavailable": 0, "expired": 0, "corrupt": 0]
         var oldest: Timestamp?
@@ -70,28 +68,38 @@ enum StoreCommands {
             }
             return true
         }
-        let s = try store.stats()
+        // The map, file and eviction figures exist only for the LMDB file.
+        let file = try (store as? LMDBStore)?.stats()
         let order = ["in-flight", "complete", "unavailable", "expired", "corrupt"]
+        let total = counts.values.reduce(0, +)
         if out.json {
-            out.emit(
-                .object([
-                    ("path", .string(store.path)), ("records", .number(String(s.recordCount))),
-                    ("byState", .object(order.map { ($0, .number(String(counts[$0] ?? 0))) })),
-                    ("mapBytes", .number(String(s.mapSizeBytes))), ("usedBytes", .number(String(s.usedBytes))),
-                    ("freeBytes", .number(String(s.freeBytes))), ("evictions", .number(String(s.evictions))),
-                    ("oldest", oldest.map { .string(RecordView.iso8601($0)) } ?? .null),
-                    ("newest", newest.map { .string(RecordView.iso8601($0)) } ?? .null),
-                ]))
+            var members: [(String, JSONValue)] = [
+                ("path", .string(location)), ("records", .number(String(total))),
+                ("byState", .object(order.map { ($0, .number(String(counts[$0] ?? 0))) })),
+            ]
+            if let file {
+                members += [
+                    ("mapBytes", .number(String(file.mapSizeBytes))), ("usedBytes", .number(String(file.usedBytes))),
+                    ("freeBytes", .number(String(file.freeBytes))), ("evictions", .number(String(file.evictions))),
+                ]
+            }
+            members += [
+                ("oldest", oldest.map { .string(RecordView.iso8601($0)) } ?? .null),
+                ("newest", newest.map { .string(RecordView.iso8601($0)) } ?? .null),
+            ]
+            out.emit(.object(members))
         } else {
-            out.line("store        \(store.path)")
-            out.line("records      \(s.recordCount)")
+            out.line("store        \(location)")
+            out.line("records      \(total)")
             for state in order {
                 out.line("  \(state.padding(toLength: 13, withPad: " ", startingAt: 0))\(counts[state] ?? 0)")
             }
-            out.line("map          \(RecordView.bytes(s.mapSizeBytes))")
-            out.line("file in use  \(RecordView.bytes(s.usedBytes))")
-            out.line("free         \(RecordView.bytes(s.freeBytes))")
-            out.line("evictions    \(s.evictions)")
+            if let file {
+                out.line("map          \(RecordView.bytes(file.mapSizeBytes))")
+                out.line("file in use  \(RecordView.bytes(file.usedBytes))")
+                out.line("free         \(RecordView.bytes(file.freeBytes))")
+                out.line("evictions    \(file.evictions)")
+            }
             out.line("oldest       \(oldest.map(RecordView.iso8601) ?? "-")")
             out.line("newest       \(newest.map(RecordView.iso8601) ?? "-")")
         }
@@ -99,7 +107,7 @@ enum StoreCommands {
     }
 
     /// Records whose key is one of `keys`, narrowed by --principal, --route and --method.
-    static func matching(_ store: LMDBStore, keys: Set<String>, _ options: CommandLineOptions) throws
+    static func matching(_ store: any InspectableStore, keys: Set<String>, _ options: CommandLineOptions) throws
         -> [(StoreKey, IdempotencyRecord)]
     {
         var found: [(StoreKey, IdempotencyRecord)] = []
@@ -114,7 +122,7 @@ enum StoreCommands {
         return found
     }
 
-    static func get(_ store: LMDBStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
+    static func get(_ store: any InspectableStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
         guard options.positionals.count == 2 else { throw UsageError(message: "get takes exactly one key") }
         let found = try matching(store, keys: [options.positionals[1]], options)
         let now = SystemClock().now()
@@ -128,7 +136,7 @@ enum StoreCommands {
         return found.isEmpty ? Control.Exit.notFound : Control.Exit.ok
     }
 
-    static func list(_ store: LMDBStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
+    static func list(_ store: any InspectableStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
         let limitText = options.values["limit"] ?? "50"
         guard let limit = Int(limitText), limit > 0 else {
             throw UsageError(message: "--limit expects a positive integer, found \(limitText)")
@@ -156,7 +164,7 @@ enum StoreCommands {
         return Control.Exit.ok
     }
 
-    static func purge(_ store: LMDBStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
+    static func purge(_ store: any InspectableStore, _ options: CommandLineOptions, _ out: Output) throws -> Int32 {
         let keys = Array(options.positionals.dropFirst())
         if let hex = options.values["store-key"] {
             // A record too damaged to decode is known only by its store key (from `verify`).
@@ -190,7 +198,7 @@ enum StoreCommands {
             } : nil
     }
 
-    static func sweep(_ store: LMDBStore, _ out: Output) throws -> Int32 {
+    static func sweep(_ store: any InspectableStore, _ out: Output) throws -> Int32 {
         let deleted = try store.sweep(now: SystemClock().now(), limit: Int.max)
         if out.json {
             out.emit(.object([("deleted", .number(String(deleted)))]))
@@ -200,7 +208,7 @@ enum StoreCommands {
         return Control.Exit.ok
     }
 
-    static func verify(_ store: LMDBStore, _ out: Output) throws -> Int32 {
+    static func verify(_ store: any InspectableStore, _ out: Output) throws -> Int32 {
         var good = 0
         var bad: [(StoreKey, String)] = []
         try store.forEachRecord { storeKey, result in

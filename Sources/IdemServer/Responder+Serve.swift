@@ -8,7 +8,7 @@ import ProcessLiveness
 /// What one responder process opens after start-up (and after any fork): the store, its
 /// liveness lock and the routes.
 struct Runtime {
-    let store: LMDBStore
+    let store: any InspectableStore
     let liveness: LocalOwnerLiveness
     let application: Application
     let storePath: String
@@ -18,7 +18,7 @@ struct Runtime {
         Runtime, RuntimeError
     > {
         let settings = configuration.server
-        let storePath = settings.stateDirectory + "/" + settings.store.fileName
+        let storePath = StoreFactory.describe(settings)
         // Liveness first: it refuses a foreign PID namespace before LMDB's open-time reader
         // check could mistake the other namespace's pids for dead readers.
         let liveness: LocalOwnerLiveness
@@ -27,9 +27,9 @@ struct Runtime {
         } catch {
             return .failure(RuntimeError(message: "\(error)", status: 69))
         }
-        let store: LMDBStore
+        let store: any InspectableStore
         do {
-            store = try LMDBStore(path: storePath, options: Responder.storeOptions(settings.store))
+            store = try StoreFactory.open(settings)
         } catch {
             return .failure(RuntimeError(message: "cannot open the store \(storePath): \(error)", status: 69))
         }

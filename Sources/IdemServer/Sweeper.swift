@@ -6,7 +6,7 @@ import Synchronization
 /// Deletes expired records in small batches in the background, so the file stays bounded
 /// under an endless stream of unique keys. Expiry is also enforced lazily on every claim.
 final class Sweeper: Sendable {
-    private let store: LMDBStore
+    private let store: any InspectableStore
     private let log: Logger
     private let stopped = Atomic<Bool>(false)
     private let interval: Double
@@ -17,11 +17,12 @@ final class Sweeper: Sendable {
     private let syncEverySecond: Bool
 
     init(
-        store: LMDBStore, log: Logger, interval: Double = 30, clock: any WallClock = SystemClock(),
+        store: any InspectableStore, log: Logger, interval: Double = 30, clock: any WallClock = SystemClock(),
         syncEverySecond: Bool = false
     ) {
         self.syncEverySecond = syncEverySecond
-        lockFD = open(store.path + "-sweeper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        lockFD =
+            (store as? LMDBStore).map { open($0.path + "-sweeper.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600) } ?? -1
         self.store = store
         self.log = log
         self.interval = interval
@@ -37,13 +38,15 @@ final class Sweeper: Sendable {
                     ticks += 1
                     // `periodic` durability: what was committed is on disk within a second.
                     if syncEverySecond, ticks % 5 == 0 {
-                        do { try store.sync() } catch { log.warning("store sync failed", [("error", "\(error)")]) }
+                        do { try (store as? LMDBStore)?.sync() } catch {
+                            log.warning("store sync failed", [("error", "\(error)")])
+                        }
                     }
                 }
                 if stopped.load(ordering: .relaxed) { break }
                 // One process sweeps at a time; the others skip this tick.
                 guard holdsSweepLock() else { continue }
-                _ = try? store.clearStaleReaders()  // slots of readers that died pin old pages
+                _ = try? (store as? LMDBStore)?.clearStaleReaders()  // dead readers' slots pin old pages
                 do {
                     var total = 0
                     while true {

@@ -64,8 +64,12 @@ public struct IdempotencyInbound: InboundPolicy {
         do {
             return try decide(scope: scope, fingerprint: Fingerprint(of: request), context: context)
         } catch {
-            context.outcome = "store-error"
             context.logFields.append(("error", error.description))
+            if options.failOpen, case .unavailable = error {
+                context.outcome = "unprotected"
+                return nil
+            }
+            context.outcome = "store-error"
             return IdempotencyProblem.storeUnavailable(retryAfter: options.retryAfterSeconds).response
         }
     }

@@ -31,6 +31,9 @@ public struct IdempotencyOptions: Sendable, Equatable {
     public var replayHeader = "X-Idempotent-Replay"
     /// Also send Stripe's `Idempotent-Replayed: true` on replays.
     public var stripeReplayHeader = false
+    /// When the store cannot be reached, run the handler without protection (logged as
+    /// `outcome=unprotected`) instead of answering 503. For reads-mostly routes only.
+    public var failOpen = false
 
     public init() {}
 }

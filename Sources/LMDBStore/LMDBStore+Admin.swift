@@ -33,3 +33,4 @@ extension LMDBStore {
         }
     }
 }
+extension LMDBStore: InspectableStore {}

@@ -6,8 +6,9 @@ import Idempotency
 /// drops the lock when the process dies, however it dies (SIGKILL included), and OFD locks,
 /// unlike POSIX record locks, are not released when another descriptor of the file is closed.
 ///
-/// An owner is `machine-id:boot-id:random-id`. Another machine's owner is never declared dead
-/// (the lease decides); an owner from an earlier boot of this machine always is. A bare pid is
+/// An owner is `machine-id:boot-id:directory:random-id`. Another machine's owner, or one
+/// with another owners directory, is never declared dead (the lease decides); an owner from an
+/// earlier boot of this machine always is. A bare pid is
 /// never trusted: pids are reused and differ across PID namespaces.
 public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
     public let owner: String
@@ -15,6 +16,8 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
     private let machineID: String
     private let bootID: String
     private let ownerID: String
+    /// The owners directory's device and inode: owners are comparable only within one.
+    private let directoryID: String
     private let lockFD: Int32
 
     // Linux <fcntl.h> values of the OFD lock commands (glibc hides them behind _GNU_SOURCE).
@@ -63,7 +66,9 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
             close(fd)
             guard attempt < 8 else { throw Failure(description: "cannot keep a liveness file in \(directory)") }
         }
-        owner = "\(machineID):\(bootID):\(ownerID)"
+        var dir = stat()
+        directoryID = stat(directory, &dir) == 0 ? "\(dir.st_dev)-\(dir.st_ino)" : "unknown"
+        owner = "\(machineID):\(bootID):\(directoryID):\(ownerID)"
         let namespace = Array("pidns=\(Self.pidNamespace)\n".utf8)
         _ = namespace.withUnsafeBytes { pwrite(lockFD, $0.baseAddress, $0.count, 0) }
         if let other = checkOtherOwners() {
@@ -82,9 +87,12 @@ public final class LocalOwnerLiveness: OwnerLiveness, @unchecked Sendable {
 
     public func isDead(_ owner: String) -> Bool {
         let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == machineID else { return false }
+        guard parts.count == 4, parts[0] == machineID else { return false }
         if parts[1] != bootID { return true }
-        let id = String(parts[2])
+        // A responder on this machine with another state directory (a second node sharing a
+        // Redis or PostgreSQL store) keeps its lock elsewhere: only its lease can tell.
+        guard parts[2] == directoryID else { return false }
+        let id = String(parts[3])
         guard id != ownerID, !id.isEmpty, id.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
         else { return false }
         return lockIsFree(path: "\(directory)/\(id).lock")

@@ -32,7 +32,7 @@ struct LocalOwnerLivenessTests {
         let parts = b.owner.split(separator: ":")
         // What a SIGKILLed responder leaves: its file, no lock.
         FileManager.default.createFile(atPath: dir.file("owners/abc123.lock"), contents: nil)
-        #expect(b.isDead("\(parts[0]):\(parts[1]):abc123"))
+        #expect(b.isDead("\(parts[0]):\(parts[1]):\(parts[2]):abc123"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("owners/abc123.lock")))
     }
 
@@ -40,13 +40,13 @@ struct LocalOwnerLivenessTests {
         let dir = TemporaryDirectory()
         let b = try LocalOwnerLiveness(directory: dir.file("owners"))
         let machine = b.owner.split(separator: ":")[0]
-        #expect(b.isDead("\(machine):another-boot:abc"))
+        #expect(b.isDead("\(machine):another-boot:dir:abc"))
     }
 
     @Test func ownerOnAnotherMachineIsNeverDeclaredDead() throws {
         let dir = TemporaryDirectory()
         let b = try LocalOwnerLiveness(directory: dir.file("owners"))
-        #expect(!b.isDead("other-machine:some-boot:abc"))
+        #expect(!b.isDead("other-machine:some-boot:dir:abc"))
         #expect(!b.isDead(""))
         #expect(!b.isDead("garbage"))
     }
@@ -55,7 +55,15 @@ struct LocalOwnerLivenessTests {
         let dir = TemporaryDirectory()
         let b = try LocalOwnerLiveness(directory: dir.file("owners"))
         let parts = b.owner.split(separator: ":")
-        #expect(!b.isDead("\(parts[0]):\(parts[1]):../../etc/passwd"))
+        #expect(!b.isDead("\(parts[0]):\(parts[1]):\(parts[2]):../../etc/passwd"))
+    }
+
+    @Test func ownerWithAnotherStateDirectoryOnThisMachineIsLeftToItsLease() throws {
+        let one = TemporaryDirectory()
+        let two = TemporaryDirectory()
+        let a = try LocalOwnerLiveness(directory: one.file("owners"))
+        let b = try LocalOwnerLiveness(directory: two.file("owners"))
+        #expect(!b.isDead(a.owner))  // its lock file is not in b's directory: unknown, not dead
     }
 
     @Test func startUpRemovesFilesOfDeadOwners() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Paths of the package being tested.
 public enum PackagePaths {
@@ -68,6 +69,7 @@ public final class IdemStack: @unchecked Sendable {
 
     public struct StartFailure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public let configDirectory: String
@@ -89,12 +91,15 @@ public final class IdemStack: @unchecked Sendable {
 
     public init(
         configDirectory: String = PackagePaths.root + "/config", workers: Int = 4, listen: Listen = .unixSocket,
-        stateDirectory: String? = nil
+        stateDirectory: String? = nil, storeGroup: String? = nil, store: JSONValue? = nil
     ) throws {
         port = HTTPClient.freePort()
         socketPath = directory.file("idem.sock")
         self.stateDirectory = stateDirectory ?? directory.file("state")
-        self.configDirectory = configDirectory
+        // Stacks with the same `storeGroup` (or state directory) share one store: two nodes.
+        self.configDirectory = try Self.configuration(
+            configDirectory, store: store ?? TestStore.current.json(for: storeGroup ?? self.stateDirectory),
+            into: directory)
         self.workers = workers
         self.listen = listen
         if listen == .tcp { responderPort = HTTPClient.freePort() }
@@ -118,6 +123,25 @@ public final class IdemStack: @unchecked Sendable {
         try waitFor("nginx on port \(port)") {
             (try? HTTPClient.send(port: port, method: "GET", path: "/payments")) != nil
         }
+    }
+
+    /// The configuration a stack runs: `source` itself, or (when the suite runs against Redis
+    /// or PostgreSQL, `IDEM_TEST_STORE`) a copy whose server.json names that store.
+    static func configuration(_ source: String, store: JSONValue?, into directory: TemporaryDirectory) throws -> String
+    {
+        guard let store else { return source }
+        let copy = directory.file("config")
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: source, toPath: copy)
+        var members: [(String, JSONValue)] = []
+        if let data = FileManager.default.contents(atPath: copy + "/server.json"),
+            case .object(let existing)? = try? JSONParser.parse(Array(data))
+        {
+            members = existing.filter { $0.0 != "store" }
+        }
+        members.append(("store", store))
+        try JSONWriter.string(.object(members)).write(toFile: copy + "/server.json", atomically: true, encoding: .utf8)
+        return copy
     }
 
     /// Starts the responder (again, after `restartResponder`) on the same socket and state.
