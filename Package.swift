@@ -44,7 +44,8 @@ let package = Package(
                 "Configuration", "Payments", "Upstreams",
             ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
-        .target(name: "IdemControl", dependencies: ["IdemServer", "LMDBStore", "Configuration", "JSON"]),
+        .target(
+            name: "IdemControl", dependencies: ["IdemServer", "LMDBStore", "PostgresStore", "Configuration", "JSON"]),
         .executableTarget(name: "idemctl", dependencies: ["IdemControl"]),
 
         // Tests, in tiers: pure logic, the real LMDB file, then real nginx + responder.

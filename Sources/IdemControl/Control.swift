@@ -28,6 +28,7 @@ public enum Control {
           purge <key>...        Delete the records of keys, in flight or not, so clients may reuse them.
           sweep                 Delete expired records now.
           verify                Check every record's checksum; report the ones that fail.
+          migrate               Create or upgrade the PostgreSQL schema (store kind "postgres").
 
         OPTIONS:
           --config <dir>        Configuration directory. (default: /etc/idem)
@@ -77,6 +78,13 @@ public enum Control {
 
         Deletes every expired record now (the responders also sweep every 30 s).
         """,
+        "migrate": """
+        USAGE: idemctl migrate [--config <dir>]
+
+        For "store": {"kind": "postgres"}: creates the idem_records table (or upgrades it) in
+        the database server.json names. Idempotent; idem refuses to start until it has run.
+        Other stores need no migration.
+        """,
         "verify": """
         USAGE: idemctl verify [--json]
 
@@ -122,6 +130,7 @@ public enum Control {
                 return Exit.config
             }
         }
+        if command == "migrate" { return StoreCommands.migrate(configDirectory: directory) }
         guard help[command] != nil else {
             printError("idemctl: unknown subcommand \(command)\n\(usage)\n")
             return Exit.usage

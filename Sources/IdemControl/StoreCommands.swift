@@ -4,6 +4,7 @@ import IdemServer
 import Idempotency
 import JSON
 import LMDBStore
+import PostgresStore
 
 /// The store subcommands of `idemctl`.
 enum StoreCommands {
@@ -45,6 +46,29 @@ enum StoreCommands {
             return Control.Exit.usage
         } catch {
             printError("idemctl: \(error)\n")
+            return Control.Exit.unavailable
+        }
+    }
+
+    /// `idemctl migrate`: the PostgreSQL schema; nothing to do for the other stores.
+    static func migrate(configDirectory: String) -> Int32 {
+        let settings: ServerSettings
+        do {
+            settings = try IdemConfiguration.loadServerSettings(directory: configDirectory)
+        } catch {
+            printError("idemctl: \(error)\n")
+            return Control.Exit.config
+        }
+        guard settings.store.kind == "postgres", let connection = settings.store.connection else {
+            print("idemctl: store kind \(settings.store.kind) needs no migration")
+            return Control.Exit.ok
+        }
+        do {
+            try PostgresStore.migrate(connection: connection)
+            print("idemctl: PostgreSQL schema is at version \(PostgresStore.schemaVersion)")
+            return Control.Exit.ok
+        } catch {
+            printError("idemctl: migrate: \(error)\n")
             return Control.Exit.unavailable
         }
     }

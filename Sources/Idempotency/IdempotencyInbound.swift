@@ -80,6 +80,14 @@ public struct IdempotencyInbound: InboundPolicy {
         -> Response?
     {
         let storeKey = scope.storeKey
+        // The common retry is a replay: answer it from a read, without taking the store's
+        // writer lock. Anything else (absent, running, expired) goes through the atomic claim.
+        if let stored = try store.record(for: storeKey), stored.state == .complete, stored.isLive(at: clock.now()),
+            stored.fingerprint == fingerprint
+        {
+            context.outcome = "replayed"
+            return Replay.response(from: stored.response, options: options)
+        }
         let waitUntil = clock.now() + options.waitSeconds * 1000
         for _ in 0..<8 {
             let claim = newClaim(scope: scope, fingerprint: fingerprint)

@@ -16,7 +16,7 @@ final class Connection: @unchecked Sendable {
     private let answerTimeoutMs: Int64
 
     /// `PQconnectdbParams` (blocking, bounded by libpq's `connect_timeout`), then
-    /// `PQsetnonblocking` and `SET statement_timeout`. `keywords` come first so that the
+    /// `PQsetnonblocking` and `statement_timeout` (with `client_min_messages`). `keywords` come first so that the
     /// caller's connection string (expanded from `dbname`) overrides them.
     init(connection: String, keywords: [(String, String)], statementTimeoutMs: Int) throws(StoreError) {
         let pairs = keywords + [("dbname", connection)]
@@ -42,7 +42,10 @@ final class Connection: @unchecked Sendable {
         guard PQsetnonblocking(conn, 1) == 0 else {
             throw .unavailable("PQsetnonblocking: \(Self.message(PQerrorMessage(conn)))")
         }
-        _ = try execute("SET statement_timeout = \(statementTimeoutMs)", [])
+        // Notices (e.g. "already exists, skipping") would go to stderr through libpq's default processor.
+        _ = try execute(
+            "SELECT set_config('statement_timeout', $1, false), set_config('client_min_messages', 'warning', false)",
+            [.bytes(Array(String(statementTimeoutMs).utf8))])
     }
 
     deinit { PQfinish(handle) }

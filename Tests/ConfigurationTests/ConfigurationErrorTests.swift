@@ -263,10 +263,21 @@ import Testing
     }
 
     @Test func unsupportedStoreKindIsRejected() throws {
-        let f = try ConfigFixture(server: #"{"store": {"kind": "redis"}}"#)
+        let f = try ConfigFixture(server: #"{"store": {"kind": "memcached"}}"#)
         let e = try #require(f.loadError())
         #expect(e.path == "$.store.kind")
-        #expect(e.message.contains(#"unknown store kind "redis""#))
+        #expect(e.message.contains(#"unknown store kind "memcached""#))
+    }
+
+    @Test func sharedStoreWithoutItsAddressIsRejected() throws {
+        let redis = try #require(try ConfigFixture(server: #"{"store": {"kind": "redis"}}"#).loadError())
+        #expect(redis.path == "$.store")
+        #expect(redis.message.contains(#"needs "url""#))
+        let postgres = try #require(try ConfigFixture(server: #"{"store": {"kind": "postgres"}}"#).loadError())
+        #expect(postgres.message.contains(#"needs "connection""#))
+        let badURL = try #require(
+            try ConfigFixture(server: #"{"store": {"kind": "redis", "url": "http://x"}}"#).loadError())
+        #expect(badURL.path == "$.store.url")
     }
 
     @Test func storeFileNameWithSlashIsRejected() throws {

@@ -22,9 +22,29 @@ final class PostgresServer: @unchecked Sendable {
         try asPostgres(
             "initdb", ["-D", dataDirectory, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
         try start()
+        Self.running.withLock { $0.insert(dataDirectory) }
+        Self.stopAtExit
     }
 
-    deinit { try? asPostgres("pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "stop"]) }
+    deinit {
+        try? Self.stop(dataDirectory)
+        _ = Self.running.withLock { $0.remove(dataDirectory) }
+    }
+
+    /// Data directories of servers still running; the shared server is never released, so
+    /// an `atexit` hook stops what is left when the test process ends.
+    private static let running = Mutex<Set<String>>([])
+    private static let stopAtExit: Void = {
+        atexit {
+            for directory in PostgresServer.running.withLock({ $0 }) { try? PostgresServer.stop(directory) }
+        }
+    }()
+
+    private static func stop(_ dataDirectory: String) throws {
+        try run(
+            "/usr/sbin/runuser",
+            ["-u", "postgres", "--", binaries + "/pg_ctl", "-D", dataDirectory, "-m", "immediate", "-w", "stop"])
+    }
 
     /// `pg_ctl start -w`.
     func start() throws {
@@ -65,21 +85,25 @@ final class PostgresServer: @unchecked Sendable {
         try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
     }
 
-    /// Output goes to a file, not a pipe: `pg_ctl start` leaves the server holding it open.
+    /// `posix_spawn` + `waitpid`, output to a file. Not `Process`: it detects the end of a child
+    /// by EOF on a descriptor the child inherits, which the server `pg_ctl start` leaves running
+    /// keeps open, so `waitUntilExit` never returns.
     private static func run(_ executable: String, _ arguments: [String]) throws {
         let log = TemporaryDirectory("idem-pg-cmd")
-        FileManager.default.createFile(atPath: log.file("out"), contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log.file("out")))
-        defer { try? out.close() }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard rc == 0 else { throw Failure(description: "posix_spawn \(executable): \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
             let text = (try? String(contentsOfFile: log.file("out"), encoding: .utf8)) ?? ""
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")): \(text)")
         }
