@@ -9,13 +9,7 @@ import PostgresStore
 /// The store subcommands of `idemctl`.
 enum StoreCommands {
     static func run(_ command: String, options: CommandLineOptions, configDirectory: String) -> Int32 {
-        var settings: ServerSettings
-        do {
-            settings = try IdemConfiguration.loadServerSettings(directory: configDirectory)
-        } catch {
-            printError("idemctl: \(error)\n")
-            return Control.Exit.config
-        }
+        guard var settings = serverSettings(configDirectory) else { return Control.Exit.config }
         if let dir = options.values["state-dir"] { settings.stateDirectory = dir }
         let path = settings.stateDirectory + "/" + settings.store.fileName
         if settings.store.kind == "lmdb", !FileManager.default.fileExists(atPath: path) {
@@ -50,15 +44,19 @@ enum StoreCommands {
         }
     }
 
-    /// `idemctl migrate`: the PostgreSQL schema; nothing to do for the other stores.
-    static func migrate(configDirectory: String) -> Int32 {
-        let settings: ServerSettings
+    /// server.json of `configDirectory`, or nil after printing why it is invalid.
+    static func serverSettings(_ configDirectory: String) -> ServerSettings? {
         do {
-            settings = try IdemConfiguration.loadServerSettings(directory: configDirectory)
+            return try IdemConfiguration.loadServerSettings(directory: configDirectory)
         } catch {
             printError("idemctl: \(error)\n")
-            return Control.Exit.config
+            return nil
         }
+    }
+
+    /// `idemctl migrate`: the PostgreSQL schema; nothing to do for the other stores.
+    static func migrate(configDirectory: String) -> Int32 {
+        guard let settings = serverSettings(configDirectory) else { return Control.Exit.config }
         guard settings.store.kind == "postgres", let connection = settings.store.connection else {
             print("idemctl: store kind \(settings.store.kind) needs no migration")
             return Control.Exit.ok
