@@ -54,6 +54,8 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
+        .testTarget(name: "IdemServerTests", dependencies: ["IdemServer"]),
         .testTarget(name: "IdempotencyTests", dependencies: ["Idempotency", "TestSupport"]),
         .testTarget(name: "ProcessLivenessTests", dependencies: ["ProcessLiveness", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),

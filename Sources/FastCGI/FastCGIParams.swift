@@ -1,72 +1,114 @@
-import Foundation
 import HTTP
 
-/// The CGI/1.1 variables of one FastCGI request (`FCGX_Request.envp`), turned into a `Request`.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The CGI/1.1 variables of one request (`FCGX_Request.envp`, or a CGI program's environment),
+/// sorted as they are read into what a `Request` needs: headers from `HTTP_*`, the method and
+/// target, and the rest as parameters.
+///
+/// This runs for every request, so it reads each "NAME=value" entry once, straight from libfcgi's
+/// bytes: no dictionary of all variables, no per-character strings.
 struct FastCGIParams {
-    private(set) var values: [String: String] = [:]
+    private(set) var method = "GET"
+    private(set) var requestURI: String?
+    private(set) var documentURI: String?
+    private(set) var scriptName: String?
+    private(set) var queryString: String?
+    private(set) var contentLength = 0
+    private(set) var headers = Headers()
+    private(set) var parameters = Parameters()
 
     /// From a classic CGI program's environment.
-    init(environment: [String: String]) { values = environment }
+    init(environment: [String: String]) {
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+            var name = name
+            var value = value
+            name.withUTF8 { n in value.withUTF8 { v in add(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) } }
+        }
+    }
 
     init(envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
         guard var cursor = envp else { return }
         while let entry = cursor.pointee {
             // "NAME=value"; libfcgi guarantees the '=' but a value may itself contain '='.
-            let length = strlen(entry)
-            let bytes = UnsafeRawBufferPointer(start: entry, count: length)
+            let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
             if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-                let name = String(decoding: bytes[..<eq], as: UTF8.self)
-                let value = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
-                // nginx before 1.23 sends a repeated header as repeated params; combine them
-                // as HTTP does (RFC 9110 §5.3), so a repeated Idempotency-Key reads as a list.
-                if let earlier = values[name], name.hasPrefix("HTTP_") {
-                    values[name] = earlier + ", " + value
-                } else {
-                    values[name] = value
-                }
+                add(
+                    UnsafeRawBufferPointer(rebasing: bytes[..<eq]), UnsafeRawBufferPointer(rebasing: bytes[(eq + 1)...])
+                )
             }
             cursor += 1
         }
     }
 
-    var contentLength: Int { values["CONTENT_LENGTH"].flatMap { Int($0) }.map { max(0, $0) } ?? 0 }
+    private static let httpPrefix: [UInt8] = Array("HTTP_".utf8)
+
+    private mutating func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let text = String(decoding: value, as: UTF8.self)
+        if name.count > 5, name.starts(with: Self.httpPrefix) {
+            // nginx also passes Content-Type and Content-Length as HTTP_*; CONTENT_TYPE and
+            // CONTENT_LENGTH say the same and are what CGI defines, so only they are read.
+            if Self.isContentParam(name) { return }
+            // nginx before 1.23 sends a repeated header as repeated params; combine them as
+            // HTTP does (RFC 9110 §5.3), so a repeated Idempotency-Key reads as a list.
+            headers.addCombining(Self.headerName(fromParam: UnsafeRawBufferPointer(rebasing: name[5...])), text)
+            return
+        }
+        let key = String(decoding: name, as: UTF8.self)
+        switch key {
+        case "CONTENT_TYPE":
+            if !text.isEmpty { headers.add("Content-Type", text) }
+        case "CONTENT_LENGTH":
+            if !text.isEmpty {
+                headers.add("Content-Length", text)
+                contentLength = Int(text).map { max(0, $0) } ?? 0
+            }
+        default:
+            switch key {
+            case "REQUEST_METHOD": method = text
+            case "REQUEST_URI": requestURI = text
+            case "DOCUMENT_URI": documentURI = text
+            case "SCRIPT_NAME": scriptName = text
+            case "QUERY_STRING": queryString = text
+            default: break
+            }
+            parameters.append(key, text)
+        }
+    }
+
+    private static let contentParams: [[UInt8]] = [Array("HTTP_CONTENT_TYPE".utf8), Array("HTTP_CONTENT_LENGTH".utf8)]
+
+    private static func isContentParam(_ name: UnsafeRawBufferPointer) -> Bool {
+        contentParams.contains { $0.count == name.count && name.elementsEqual($0) }
+    }
 
     func request(body: [UInt8]) -> Request {
-        var headers = Headers()
-        var parameters: [String: String] = [:]
-        for (name, value) in values {
-            if name.hasPrefix("HTTP_") {
-                headers.add(Self.headerName(fromParam: name.dropFirst(5)), value)
-            } else if name == "CONTENT_TYPE" {
-                if !value.isEmpty { headers.add("Content-Type", value) }
-            } else if name == "CONTENT_LENGTH" {
-                if !value.isEmpty { headers.add("Content-Length", value) }
-            } else {
-                parameters[name] = value
-            }
-        }
         // REQUEST_URI is the target as the client sent it; nginx always passes it.
-        let target = values["REQUEST_URI"] ?? values["DOCUMENT_URI"] ?? values["SCRIPT_NAME"] ?? "/"
-        var request = Request(
-            method: Method(rawValue: values["REQUEST_METHOD"] ?? "GET"), target: target, headers: headers, body: body)
-        if request.query.isEmpty, let q = values["QUERY_STRING"] { request.query = q }
+        let target = requestURI ?? documentURI ?? scriptName ?? "/"
+        var request = Request(method: Method(rawValue: method), target: target, headers: headers, body: body)
+        if request.query.isEmpty, let queryString { request.query = queryString }
         request.parameters = parameters
         return request
     }
 
     /// `IDEMPOTENCY_KEY` → `Idempotency-Key`.
-    static func headerName(fromParam param: Substring) -> String {
-        var out = ""
-        var upper = true
-        for c in param {
-            if c == "_" {
-                out.append("-")
-                upper = true
-            } else {
-                out += upper ? String(c).uppercased() : String(c).lowercased()
-                upper = false
+    static func headerName(fromParam param: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: param.count) { out in
+            var upper = true
+            for (i, c) in param.enumerated() {
+                if c == UInt8(ascii: "_") {
+                    out[i] = UInt8(ascii: "-")
+                    upper = true
+                } else {
+                    let isUpper = c >= 65 && c <= 90
+                    let isLower = c >= 97 && c <= 122
+                    out[i] = upper ? (isLower ? c - 32 : c) : (isUpper ? c + 32 : c)
+                    upper = false
+                }
             }
+            return param.count
         }
-        return out
     }
 }

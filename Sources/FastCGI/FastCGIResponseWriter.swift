@@ -12,23 +12,30 @@ enum FastCGIResponseWriter {
 
     /// The CGI output of `response`: Status line, headers, Content-Length, blank line, body.
     static func encode(_ response: Response, bodyLength: Int) -> [UInt8] {
-        var head = "Status: \(response.status.rawValue) \(response.status.reasonPhrase)\r\n"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + response.body.count)
+        bytes += "Status: ".utf8
+        appendDecimal(Int(response.status.rawValue), to: &bytes)
+        bytes.append(0x20)
+        bytes += response.status.reasonPhrase.utf8
+        bytes += [0x0D, 0x0A]
         for (name, value) in response.headers
         where !Headers.same(name, "Content-Length") && !Headers.same(name, "Status") {
-            head += name
-            head += ": "
-            head += sanitize(value)
-            head += "\r\n"
+            bytes += name.utf8
+            bytes += [UInt8(ascii: ":"), 0x20]
+            // A CR or LF in a value would let a handler inject headers: they become spaces.
+            for byte in value.utf8 { bytes.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte) }
+            bytes += [0x0D, 0x0A]
         }
-        head += "Content-Length: \(bodyLength)\r\n\r\n"
-        var bytes = Array(head.utf8)
+        bytes += "Content-Length: ".utf8
+        appendDecimal(bodyLength, to: &bytes)
+        bytes += [0x0D, 0x0A, 0x0D, 0x0A]
         bytes += response.body
         return bytes
     }
 
-    /// A CR or LF in a value would let a handler inject headers: replace them with spaces.
-    private static func sanitize(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else { return value }
-        return String(value.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &out) }
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }

@@ -29,6 +29,16 @@ public struct Headers: Sendable, Equatable, Sequence {
         fields.append((name: name, value: value))
     }
 
+    /// Adds a field, or joins `value` onto an earlier field of exactly this spelling with ", "
+    /// (RFC 9110 §5.3): how a repeated header reads when the server sent it twice.
+    public mutating func addCombining(_ name: String, _ value: String) {
+        if let index = fields.firstIndex(where: { $0.name == name }) {
+            fields[index].value += ", " + value
+        } else {
+            fields.append((name: name, value: value))
+        }
+    }
+
     public mutating func remove(_ name: String) {
         fields.removeAll { Self.same($0.name, name) }
     }

@@ -30,6 +30,27 @@ public final class RequestContext {
     public var outcome: String = "passthrough"
     /// Extra `key=value` fields for the access log line.
     public var logFields: [(String, String)] = []
+    /// A short hash naming the request's idempotency record (the start of its store key), for
+    /// logs: the key itself never appears there.
+    public var keyHash: String?
+    /// Time spent in the handler and in store operations, for the access log and metrics.
+    public var handlerNanoseconds: UInt64 = 0
+    public var storeNanoseconds: UInt64 = 0
+    /// Store operations timed into `storeNanoseconds`: (operation, nanoseconds) each.
+    public var storeOperations: [(operation: String, nanoseconds: UInt64)] = []
+    /// Why a running claim was taken over by this request (`lease-expired`, `owner-dead`), if it was.
+    public var takeoverReason: String?
+
+    /// Runs one store operation and adds its time to `storeNanoseconds`.
+    public func timeStore<T, E: Error>(_ operation: String, _ body: () throws(E) -> T) throws(E) -> T {
+        let start = MonotonicTime.nanoseconds()
+        defer {
+            let elapsed = MonotonicTime.nanoseconds() &- start
+            storeNanoseconds &+= elapsed
+            storeOperations.append((operation, elapsed))
+        }
+        return try body()
+    }
 
     private var values: [ObjectIdentifier: Any] = [:]
     private var finishers: [(Response) -> Void] = []

@@ -8,11 +8,11 @@ public struct Request: Sendable {
     public var headers: Headers
     public var body: [UInt8]
     /// Server-provided variables that are not headers (REMOTE_USER, REQUEST_ID, ...).
-    public var parameters: [String: String]
+    public var parameters: Parameters
 
     public init(
         method: Method, path: String, query: String = "", headers: Headers = Headers(), body: [UInt8] = [],
-        parameters: [String: String] = [:]
+        parameters: Parameters = [:]
     ) {
         self.method = method
         self.path = path

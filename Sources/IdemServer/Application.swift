@@ -43,7 +43,7 @@ public final class Application: Sendable {
 
     /// Answers one request and logs it.
     public func respond(_ request: Request) -> Response {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = MonotonicTime.nanoseconds()
         let context: RequestContext
         let response: Response
         switch router.match(request.method, path: request.path) {
@@ -52,7 +52,7 @@ public final class Application: Sendable {
             response = pipeline.run(request, context: context, log: log)
         case .methodNotAllowed(let allowed):
             context = RequestContext(route: "-")
-            context.outcome = "rejected"
+            context.outcome = "no-route"
             var problem = Problem(
                 status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
                 detail: "\(request.method) is not allowed on \(request.path).")
@@ -60,22 +60,35 @@ public final class Application: Sendable {
             response = problem.response
         case .notFound:
             context = RequestContext(route: "-")
-            context.outcome = "rejected"
+            context.outcome = "no-route"
             response =
                 Problem(
                     status: .notFound, type: "not-found", title: "Not found",
                     detail: "No route matches \(request.path)."
                 ).response
         }
-        let micros = (DispatchTime.now().uptimeNanoseconds - start) / 1000
-        var fields: [(String, String)] = [
-            ("method", request.method.rawValue), ("path", request.path), ("route", context.route),
-            ("status", String(response.status.rawValue)), ("outcome", context.outcome),
-            ("duration_ms", String(format: "%.3f", Double(micros) / 1000)),
-        ]
-        if let id = request.parameters["REQUEST_ID"] { fields.append(("request_id", id)) }
-        fields += context.logFields
-        log.info("request", fields)
+        let elapsed = MonotonicTime.nanoseconds() &- start
+        if log.enabled(.info) { log.emit(accessLine(request, response, context, elapsed)) }
         return response
+    }
+
+    /// `level=info msg=request method=POST path=/payments route=/payments status=201
+    /// outcome=executed duration_ms=1.234 handler_ms=0.200 store_ms=0.950 request_id=… key=…`.
+    func accessLine(_ request: Request, _ response: Response, _ context: RequestContext, _ elapsed: UInt64)
+        -> LogLine
+    {
+        var line = log.line(.info, "request")
+        line.field("method", request.method.rawValue)
+        line.field("path", request.path)
+        line.field("route", context.route)
+        line.field("status", Int(response.status.rawValue))
+        line.field("outcome", context.outcome)
+        line.milliseconds("duration_ms", nanoseconds: elapsed)
+        if context.handlerNanoseconds > 0 { line.milliseconds("handler_ms", nanoseconds: context.handlerNanoseconds) }
+        if !context.storeOperations.isEmpty { line.milliseconds("store_ms", nanoseconds: context.storeNanoseconds) }
+        if let id = request.parameters["REQUEST_ID"] { line.field("request_id", id) }
+        if let key = context.keyHash { line.field("key", key) }
+        for (name, value) in context.logFields { line.field(name, value) }
+        return line
     }
 }

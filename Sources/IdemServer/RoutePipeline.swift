@@ -24,6 +24,8 @@ public struct RoutePipeline: Sendable {
                     return early
                 }
             }
+            let start = MonotonicTime.nanoseconds()
+            defer { context.handlerNanoseconds = MonotonicTime.nanoseconds() &- start }
             response = try handler.handle(request, context: context)
         } catch {
             response = Self.errorResponse(error, context: context, log: log)

@@ -46,7 +46,7 @@ public struct IdempotencyInbound: InboundPolicy {
         guard options.methods.contains(request.method.rawValue) else { return nil }
         guard let field = request.headers[options.headerName] else {
             if options.required {
-                context.outcome = "rejected"
+                context.outcome = "missing-key"
                 return IdempotencyProblem.missingKey(header: options.headerName).response
             }
             return nil
@@ -55,7 +55,7 @@ public struct IdempotencyInbound: InboundPolicy {
         do {
             key = try IdempotencyKey.parse(field)
         } catch {
-            context.outcome = "rejected"
+            context.outcome = "invalid-key"
             return IdempotencyProblem.invalidKey(error, header: options.headerName).response
         }
         let scope = Scope(
@@ -80,9 +80,11 @@ public struct IdempotencyInbound: InboundPolicy {
         -> Response?
     {
         let storeKey = scope.storeKey
+        context.keyHash = String(storeKey.description.dropFirst(2).prefix(12))
         // The common retry is a replay: answer it from a read, without taking the store's
         // writer lock. Anything else (absent, running, expired) goes through the atomic claim.
-        if let stored = try store.record(for: storeKey), stored.state == .complete, stored.isLive(at: clock.now()),
+        if let stored = try context.timeStore("read", { () throws(StoreError) in try store.record(for: storeKey) }),
+            stored.state == .complete, stored.isLive(at: clock.now()),
             stored.fingerprint == fingerprint
         {
             context.outcome = "replayed"
@@ -92,7 +94,7 @@ public struct IdempotencyInbound: InboundPolicy {
         for _ in 0..<8 {
             let claim = newClaim(scope: scope, fingerprint: fingerprint)
             let existing: IdempotencyRecord
-            switch try store.claim(storeKey, claim) {
+            switch try context.timeStore("claim", { () throws(StoreError) in try store.claim(storeKey, claim) }) {
             case .claimed:
                 hold(claim, at: storeKey, context: context)
                 return nil
@@ -121,8 +123,12 @@ public struct IdempotencyInbound: InboundPolicy {
                         context.logFields.append(("abandoned", reason))
                         return IdempotencyProblem.outcomeUnknown().response
                     }
-                    if try store.takeOver(storeKey, from: existing.token, with: claim) {
+                    if try context.timeStore(
+                        "takeover",
+                        { () throws(StoreError) in try store.takeOver(storeKey, from: existing.token, with: claim) })
+                    {
                         hold(claim, at: storeKey, context: context)
+                        context.takeoverReason = reason
                         context.logFields.append(("takeover_attempt", String(existing.attempt &+ 1)))
                         context.logFields.append(("takeover_reason", reason))
                         return nil
@@ -175,7 +181,9 @@ public struct IdempotencyInbound: InboundPolicy {
         context.onFinish { _ in
             guard !pending.resolved else { return }
             pending.resolved = true
-            _ = try? store.release(storeKey, token: claim.token)
+            _ = try? context.timeStore("release") { () throws(StoreError) in
+                try store.release(storeKey, token: claim.token)
+            }
         }
     }
 }

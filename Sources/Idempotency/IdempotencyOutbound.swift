@@ -37,7 +37,9 @@ public struct IdempotencyOutbound: OutboundPolicy {
             record.response = stored
         }
         do {
-            let kept = try pending.store.complete(pending.storeKey, token: claim.token, with: record)
+            let kept = try context.timeStore("complete") { () throws(StoreError) in
+                try pending.store.complete(pending.storeKey, token: claim.token, with: record)
+            }
             if !kept {
                 context.logFields.append(("stored", "lease-lost"))
                 log("idempotency: lease lost before completion; response not stored for route \(context.route)")
@@ -60,7 +62,9 @@ public struct IdempotencyOutbound: OutboundPolicy {
 
     private func releaseClaim(_ pending: PendingClaim, context: RequestContext) {
         do {
-            _ = try pending.store.release(pending.storeKey, token: pending.record.token)
+            _ = try context.timeStore("release") { () throws(StoreError) in
+                try pending.store.release(pending.storeKey, token: pending.record.token)
+            }
         } catch {
             log("idempotency: releasing a claim failed (\(error)); the key stays locked until its lease expires")
         }

@@ -13,15 +13,19 @@ extension LMDBStore {
         /// new claims are refused (503) instead of running a handler whose response could not
         /// be stored.
         public var diskReserveBytes: Int = 8 << 20
+        /// Concurrent writes of one process share a transaction and its commit (`GroupCommit`).
+        /// Off only to measure one transaction per write.
+        public var groupCommit = true
 
         public init(
             mapSizeBytes: Int = 1 << 30, durability: Durability = .full, maxReaders: Int = 126,
-            diskReserveBytes: Int = 8 << 20
+            diskReserveBytes: Int = 8 << 20, groupCommit: Bool = true
         ) {
             self.mapSizeBytes = mapSizeBytes
             self.durability = durability
             self.maxReaders = maxReaders
             self.diskReserveBytes = diskReserveBytes
+            self.groupCommit = groupCommit
         }
     }
 

@@ -5,7 +5,7 @@ import Idempotency
 extension LMDBStore {
     public func claim(_ key: StoreKey, _ record: IdempotencyRecord) throws(StoreError) -> ClaimOutcome {
         try checkDiskReserve()
-        return try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
+        return try groupWrite(sweepingAt: record.createdAt) { txn throws(StoreError) -> ClaimOutcome in
             let existing = try self.stored(key, in: txn)
             guard ClaimDecision.mayClaim(over: existing, at: record.createdAt) else { return .existing(existing!) }
             try self.replace(existing, with: record, at: key, in: txn)
@@ -15,7 +15,7 @@ extension LMDBStore {
 
     public func complete(_ key: StoreKey, token: ClaimToken, with record: IdempotencyRecord) throws(StoreError) -> Bool
     {
-        try write(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
+        try groupWrite(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
             guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
             else { return false }
             var done = record
@@ -26,7 +26,7 @@ extension LMDBStore {
     }
 
     public func release(_ key: StoreKey, token: ClaimToken) throws(StoreError) -> Bool {
-        try write(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
+        try groupWrite(sweepingAt: self.clock.now()) { txn throws(StoreError) -> Bool in
             guard let current = try self.stored(key, in: txn), current.state == .inProgress, current.token == token
             else { return false }
             try txn.delete(self.databases.expiry, ExpiryIndex.key(expiresAt: current.expiresAt, key))
@@ -38,7 +38,7 @@ extension LMDBStore {
     public func takeOver(_ key: StoreKey, from token: ClaimToken, with record: IdempotencyRecord) throws(StoreError)
         -> Bool
     {
-        try write(sweepingAt: record.createdAt) { txn throws(StoreError) -> Bool in
+        try groupWrite(sweepingAt: record.createdAt) { txn throws(StoreError) -> Bool in
             let current = try self.stored(key, in: txn)
             guard ClaimDecision.mayTakeOver(current, from: token), let current else { return false }
             var next = record

@@ -28,6 +28,8 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
     private let fileID: FileID
     private var environment: OpaquePointer?
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+    /// Batches this process's concurrent writes into shared commits; nil when turned off.
+    let groupCommit: GroupCommit?
 
     /// The value stored under "format" in the "meta" database; another value is refused.
     public static let formatName = "idem-lmdb-1"
@@ -56,6 +58,7 @@ public final class LMDBStore: IdempotencyStore, @unchecked Sendable {
         self.fileID = opened.fileID
         self.lock = .allocate(capacity: 1)
         pthread_rwlock_init(lock, nil)
+        self.groupCommit = options.groupCommit ? GroupCommit() : nil
     }
 
     /// Flushes (when commits do not sync) and closes the environment (`mdb_env_close`).

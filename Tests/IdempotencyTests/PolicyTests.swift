@@ -27,7 +27,7 @@ final class PolicyHarness: @unchecked Sendable {
 
     func begin(
         _ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments",
-        headers extra: [(String, String)] = [], parameters: [String: String] = [:]
+        headers extra: [(String, String)] = [], parameters: Parameters = [:]
     ) -> InFlight {
         var headers = Headers([("Content-Type", "application/json")] + extra)
         if let key { headers.set("Idempotency-Key", key) }
@@ -69,7 +69,7 @@ final class PolicyHarness: @unchecked Sendable {
 
     func send(
         _ method: Method = .post, key: String?, body: String = #"{"amount":1}"#, route: String = "/payments",
-        headers: [(String, String)] = [], parameters: [String: String] = [:]
+        headers: [(String, String)] = [], parameters: Parameters = [:]
     ) -> (Response, RequestContext) {
         let flight = begin(method, key: key, body: body, route: route, headers: headers, parameters: parameters)
         return (finish(flight), flight.context)
