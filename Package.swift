@@ -24,6 +24,9 @@ let package = Package(
         .target(name: "Digest", dependencies: ["CCrypto"]),
         .target(name: "Idempotency", dependencies: ["HTTP", "Digest"]),
         .target(name: "Payments", dependencies: ["HTTP", "JSON"]),
+        // Prometheus-style metrics in memory shared by forked processes; atomics on raw memory in C.
+        .target(name: "CAtomics"),
+        .target(name: "Metrics", dependencies: ["CAtomics"]),
 
         // Adapters around C libraries.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "HTTP"]),
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "ProcessLivenessTests", dependencies: ["ProcessLiveness", "TestSupport"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "TestSupport"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "UpstreamsTests", dependencies: ["Upstreams", "TestSupport"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TestSupport"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
