@@ -44,7 +44,7 @@ let package = Package(
             name: "IdemServer",
             dependencies: [
                 "HTTP", "Idempotency", "FastCGI", "LMDBStore", "RedisStore", "PostgresStore", "ProcessLiveness",
-                "Configuration", "Payments", "Upstreams",
+                "Configuration", "Payments", "Upstreams", "Metrics",
             ]),
         .executableTarget(name: "idem", dependencies: ["IdemServer"]),
         .target(

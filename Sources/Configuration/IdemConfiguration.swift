@@ -23,6 +23,12 @@ public struct IdemConfiguration: Sendable {
             try ConfigFile.load(display(routesFile), displayName: display(routesFile)), policies: policies,
             handlers: handlers)
         let server = try loadServerSettings(directory: dir)
+        if let metrics = server.metricsPath, let route = routes.first(where: { $0.path == metrics }) {
+            throw ConfigError(
+                file: display(serverFile), path: "$.metricsPath",
+                message: "\(metrics) is also a route in \(routesFile) (\(route.method.rawValue) \(route.path)); "
+                    + "choose another metricsPath, or null to turn metrics off")
+        }
         return IdemConfiguration(server: server, policies: policies, routes: routes, directory: dir)
     }
 

@@ -11,6 +11,14 @@ public struct ServerSettings: Sendable, Equatable {
     public var stateDirectory = "/var/lib/idem"
     public var maxBodyBytes = 1 << 20
     public var store = StoreSettings()
+    /// Where the responder answers Prometheus scrapes itself (before routing); nil turns it off.
+    /// The shipped nginx site lets only localhost reach it.
+    public var metricsPath: String? = "/metrics"
+    /// The least severe log level written: `debug`, `info` (one line per request), `notice`,
+    /// `warning`, `error` or `critical`.
+    public var logLevel = "info"
+
+    public static let logLevels = ["debug", "info", "notice", "warning", "error", "critical"]
 
     public init() {}
 }
@@ -53,6 +61,7 @@ enum ServerFile {
         var s = ServerSettings()
         for (name, member) in try root.members(allowed: [
             "$schema", "listen", "socketMode", "workers", "processes", "stateDirectory", "maxBodyBytes", "store",
+            "metricsPath", "logLevel",
         ]) {
             switch name {
             case "listen":
@@ -77,6 +86,23 @@ enum ServerFile {
                 s.stateDirectory = dir
             case "maxBodyBytes": s.maxBodyBytes = Int(try member.integer(in: 0...(1 << 30)))
             case "store": s.store = try decodeStore(member)
+            case "metricsPath":
+                if case .null = member.value {
+                    s.metricsPath = nil
+                    continue
+                }
+                let path = try member.nonEmptyString()
+                guard path.hasPrefix("/"), !path.contains("?"), !path.contains("{") else {
+                    throw member.error("expected a path such as \"/metrics\" (or null to turn metrics off), found \"\(path)\"")
+                }
+                s.metricsPath = path
+            case "logLevel":
+                let level = try member.string()
+                guard ServerSettings.logLevels.contains(level) else {
+                    throw member.error(
+                        "expected one of: \(ServerSettings.logLevels.joined(separator: ", ")), found \"\(level)\"")
+                }
+                s.logLevel = level
             default: break
             }
         }

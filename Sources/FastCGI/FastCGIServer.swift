@@ -114,6 +114,12 @@ public final class FastCGIServer: @unchecked Sendable {
             slot.connection.store(request.pointee.ipcFd, ordering: .sequentiallyConsistent)
             slot.idle.store(true, ordering: .sequentiallyConsistent)
             if stopping.load(ordering: .sequentiallyConsistent) { break }
+            if request.pointee.ipcFd >= 0, !keepsConnection(request.pointee.ipcFd) {
+                // Pinned to an idle kept-alive connection while a new one waits unaccepted:
+                // give the kept one up (nginx drops it from its cache) and take the new one.
+                _ = Foundation.close(request.pointee.ipcFd)
+                request.pointee.ipcFd = -1
+            }
             let accepted = FCGX_Accept_r(request)
             slot.idle.store(false, ordering: .sequentiallyConsistent)
             guard accepted >= 0 else {
@@ -126,6 +132,30 @@ public final class FastCGIServer: @unchecked Sendable {
             if FCGX_GetParam("REQUEST_METHOD", request.pointee.envp) != nil { serve(request) }
             FCGX_Finish_r(request)
         }
+    }
+
+    /// Waits on a kept-alive connection for nginx's next request, as libfcgi would, but also
+    /// watches the listening socket: a worker waiting on a kept connection serves nobody else,
+    /// so with every worker pinned that way a new connection would sit in the accept queue
+    /// until nginx happened to close one (the trap that makes `keepalive` >= workers stall).
+    /// Returns false when a connection has waited unaccepted for 2 ms with this one still idle.
+    private func keepsConnection(_ connection: Int32) -> Bool {
+        var fds = [
+            pollfd(fd: connection, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0),
+        ]
+        while !stopping.load(ordering: .relaxed) {
+            let ready = poll(&fds, 2, 1000)
+            if ready < 0 && errno != EINTR { return true }
+            if fds[0].revents != 0 { return true }
+            guard fds[1].revents & Int16(POLLIN) != 0 else { continue }
+            // Workers blocked in accept() take a new connection within microseconds.
+            var own = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+            if poll(&own, 1, 2) > 0 { return true }
+            var listening = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            if poll(&listening, 1, 0) > 0 && listening.revents & Int16(POLLIN) != 0 { return false }
+        }
+        return true
     }
 
     /// FCGI_BEGIN_REQUEST (responder, no keep-alive), an empty FCGI_PARAMS and an empty

@@ -8,10 +8,21 @@ import Idempotency
 public final class Application: Sendable {
     let router: Router<RoutePipeline>
     let log: Logger
+    /// Counts every request; answers scrapes at `metricsPath`, before routing.
+    let metrics: ServerMetrics?
+    let metricsPath: String?
+    /// The store the routes use, for the figures a scrape reports.
+    let store: (any IdempotencyStore)?
 
-    public init(router: Router<RoutePipeline>, log: Logger) {
+    public init(
+        router: Router<RoutePipeline>, log: Logger, metrics: ServerMetrics? = nil, metricsPath: String? = nil,
+        store: (any IdempotencyStore)? = nil
+    ) {
         self.router = router
         self.log = log
+        self.metrics = metrics
+        self.metricsPath = metricsPath
+        self.store = store
     }
 
     /// Builds the routes of `configuration` over `store`. Handler factories may throw a
@@ -19,7 +30,7 @@ public final class Application: Sendable {
     public static func build(
         configuration: IdemConfiguration, registry: HandlerRegistry, store: any IdempotencyStore,
         environment: HandlerEnvironment, clock: any WallClock = SystemClock(),
-        liveness: any OwnerLiveness = LeaseOnlyLiveness(), log: Logger
+        liveness: any OwnerLiveness = LeaseOnlyLiveness(), log: Logger, metrics: ServerMetrics? = nil
     ) throws -> Application {
         var router = Router<RoutePipeline>()
         for route in configuration.routes {
@@ -38,12 +49,22 @@ public final class Application: Sendable {
             }
             router.add(route.method, route.path, RoutePipeline(inbound: inbound, handler: handler, outbound: outbound))
         }
-        return Application(router: router, log: log)
+        return Application(
+            router: router, log: log, metrics: metrics, metricsPath: configuration.server.metricsPath, store: store)
     }
 
     /// Answers one request and logs it.
     public func respond(_ request: Request) -> Response {
         let start = MonotonicTime.nanoseconds()
+        if let metrics, let metricsPath, request.path == metricsPath, request.method == .get || request.method == .head {
+            let context = RequestContext(route: metricsPath)
+            context.outcome = "metrics"
+            let response = metrics.render(store: store)
+            if log.enabled(.info) {
+                log.emit(accessLine(request, response, context, MonotonicTime.nanoseconds() &- start))
+            }
+            return response
+        }
         let context: RequestContext
         let response: Response
         switch router.match(request.method, path: request.path) {
@@ -68,6 +89,7 @@ public final class Application: Sendable {
                 ).response
         }
         let elapsed = MonotonicTime.nanoseconds() &- start
+        metrics?.record(context, elapsedNanoseconds: elapsed)
         if log.enabled(.info) { log.emit(accessLine(request, response, context, elapsed)) }
         return response
     }

@@ -1,9 +1,11 @@
 import Configuration
 import FastCGI
 import Foundation
+import HTTP
 import Idempotency
 import LMDBStore
 import ProcessLiveness
+import Synchronization
 
 /// What one responder process opens after start-up (and after any fork): the store, its
 /// liveness lock and the routes.
@@ -12,11 +14,13 @@ struct Runtime {
     let liveness: LocalOwnerLiveness
     let application: Application
     let storePath: String
+    /// Shared handler resources (the payments ledger), kept across reloads.
+    let environment: HandlerEnvironment
 
     /// Opens everything; the error message says what to do, and the exit status is its value.
-    static func open(configuration: IdemConfiguration, registry: HandlerRegistry, log: Logger) -> Result<
-        Runtime, RuntimeError
-    > {
+    static func open(
+        configuration: IdemConfiguration, registry: HandlerRegistry, log: Logger, metrics: ServerMetrics? = nil
+    ) -> Result<Runtime, RuntimeError> {
         let settings = configuration.server
         let storePath = StoreFactory.describe(settings)
         // Liveness first: it refuses a foreign PID namespace before LMDB's open-time reader
@@ -31,13 +35,20 @@ struct Runtime {
         do {
             store = try StoreFactory.open(settings)
         } catch {
-            return .failure(RuntimeError(message: "cannot open the store \(storePath): \(error)", status: 69))
+            return .failure(
+                RuntimeError(
+                    message: "cannot open the store \(storePath): \(error); \(StoreFactory.advice(settings))",
+                    status: 69))
         }
+        let environment = HandlerEnvironment(stateDirectory: settings.stateDirectory)
         do {
             let application = try Application.build(
-                configuration: configuration, registry: registry, store: store,
-                environment: HandlerEnvironment(stateDirectory: settings.stateDirectory), liveness: liveness, log: log)
-            return .success(Runtime(store: store, liveness: liveness, application: application, storePath: storePath))
+                configuration: configuration, registry: registry, store: store, environment: environment,
+                liveness: liveness, log: log, metrics: metrics)
+            return .success(
+                Runtime(
+                    store: store, liveness: liveness, application: application, storePath: storePath,
+                    environment: environment))
         } catch {
             return .failure(RuntimeError(message: "\(error)", status: 78))
         }
@@ -49,15 +60,31 @@ struct RuntimeError: Error {
     let status: Int32
 }
 
+/// The application the workers answer with, replaced whole by a reload: a request runs on
+/// the routes that were current when it arrived, to its end.
+final class LiveApplication: Sendable {
+    private let current: Mutex<Application>
+
+    init(_ application: Application) { current = Mutex(application) }
+
+    var application: Application { current.withLock { $0 } }
+
+    func respond(_ request: Request) -> Response { application.respond(request) }
+
+    func replace(with application: Application) { current.withLock { $0 = application } }
+}
+
 extension Responder {
     /// One responder process: worker threads on `socket` until SIGTERM/SIGINT, then a drain.
-    /// Expects SIGTERM, SIGINT and SIGHUP to be blocked already.
+    /// SIGHUP reloads the configuration through `reload`. Expects SIGTERM, SIGINT and SIGHUP
+    /// to be blocked already.
     static func serve(
-        configuration: IdemConfiguration, registry: HandlerRegistry, socket: ListeningSocket, log: Logger
+        configuration: IdemConfiguration, registry: HandlerRegistry, socket: ListeningSocket, log: Logger,
+        metrics: ServerMetrics?, reload: () throws -> IdemConfiguration
     ) -> Int32 {
         let settings = configuration.server
         let runtime: Runtime
-        switch Runtime.open(configuration: configuration, registry: registry, log: log) {
+        switch Runtime.open(configuration: configuration, registry: registry, log: log, metrics: metrics) {
         case .success(let opened): runtime = opened
         case .failure(let error):
             printError("idem: \(error.message)\n")
@@ -66,8 +93,8 @@ extension Responder {
         var serverOptions = FastCGIServer.Options()
         serverOptions.workers = settings.workers
         serverOptions.maxBodyBytes = settings.maxBodyBytes
-        let application = runtime.application
-        let server = FastCGIServer(socket: socket, options: serverOptions) { application.respond($0) }
+        let live = LiveApplication(runtime.application)
+        let server = FastCGIServer(socket: socket, options: serverOptions) { live.respond($0) }
         server.start()
         let sweeper = Sweeper(
             store: runtime.store, log: log, syncEverySecond: settings.store.durability == .periodic)
@@ -79,19 +106,37 @@ extension Responder {
                 ("store", runtime.storePath), ("pid", String(getpid())),
             ])
 
+        var current = configuration
+        var log = log
         var signals = sigset_t()
         sigemptyset(&signals)
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
         while true {
             var received: Int32 = 0
             sigwait(&signals, &received)
-            if received == SIGHUP {
-                log.warning("SIGHUP ignored: configuration reload is not supported yet; restart to apply changes")
-                continue
+            guard received == SIGHUP else { break }
+            switch reloaded(from: current, reload: reload, registry: registry, runtime: runtime, metrics: metrics) {
+            case .success(let (configuration, application, ignored)):
+                live.replace(with: application)
+                current = configuration
+                log = application.log
+                metrics?.recordReload(applied: true)
+                log.log(
+                    .notice, "configuration reloaded",
+                    [("directory", configuration.directory), ("routes", String(configuration.routes.count))])
+                if !ignored.isEmpty {
+                    log.warning(
+                        "server.json settings that take effect only on restart changed; restart idem to apply them",
+                        [("settings", ignored.joined(separator: ","))])
+                }
+            case .failure(let error):
+                metrics?.recordReload(applied: false)
+                log.error(
+                    "configuration reload rejected; still serving the previous configuration",
+                    [("error", error.description)])
             }
-            break
         }
-        let drain = drainSeconds(configuration)
+        let drain = drainSeconds(current)
         log.log(
             .notice, "stopping: no new requests accepted, finishing those in progress", [("timeout_s", String(drain))])
         sweeper.stop()
@@ -105,5 +150,49 @@ extension Responder {
         withExtendedLifetime(runtime.liveness) {}
         log.log(.notice, "idem stopped")
         return 0
+    }
+
+    /// The configuration and routes a SIGHUP asks for, validated and built in full (handler
+    /// options included) over the open store; any error leaves the running routes untouched.
+    static func reloaded(
+        from current: IdemConfiguration, reload: () throws -> IdemConfiguration,
+        registry: HandlerRegistry, runtime: Runtime, metrics: ServerMetrics?
+    ) -> Result<(IdemConfiguration, Application, restartOnly: [String]), ConfigError> {
+        do {
+            var next = try reload()
+            let restartOnly = restartOnlyChanges(from: current.server, to: next.server)
+            // The socket, the store and the worker pool stay as they are until a restart.
+            let kept = current.server
+            next.server.listen = kept.listen
+            next.server.socketMode = kept.socketMode
+            next.server.workers = kept.workers
+            next.server.processes = kept.processes
+            next.server.stateDirectory = kept.stateDirectory
+            next.server.maxBodyBytes = kept.maxBodyBytes
+            next.server.store = kept.store
+            let log = Logger(minimum: Logger.Level(name: next.server.logLevel) ?? .info)
+            let application = try Application.build(
+                configuration: next, registry: registry, store: runtime.store,
+                environment: runtime.environment, liveness: runtime.liveness,
+                log: log, metrics: metrics)
+            return .success((next, application, restartOnly))
+        } catch let error as ConfigError {
+            return .failure(error)
+        } catch {
+            return .failure(ConfigError(file: current.directory, path: "$", message: "\(error)"))
+        }
+    }
+
+    /// server.json fields that differ between `old` and `new` but apply only at start-up.
+    static func restartOnlyChanges(from old: ServerSettings, to new: ServerSettings) -> [String] {
+        var changed: [String] = []
+        if old.listen != new.listen { changed.append("listen") }
+        if old.socketMode != new.socketMode { changed.append("socketMode") }
+        if old.workers != new.workers { changed.append("workers") }
+        if old.processes != new.processes { changed.append("processes") }
+        if old.stateDirectory != new.stateDirectory { changed.append("stateDirectory") }
+        if old.maxBodyBytes != new.maxBodyBytes { changed.append("maxBodyBytes") }
+        if old.store != new.store { changed.append("store") }
+        return changed
     }
 }

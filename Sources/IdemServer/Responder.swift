@@ -37,7 +37,6 @@ public enum Responder {
 
     /// Runs the responder; returns the process exit status.
     public static func main(arguments: [String], registry: HandlerRegistry = .standard) -> Int32 {
-        let log = Logger()
         let options: CommandLineOptions
         do {
             options = try CommandLineOptions(
@@ -60,20 +59,24 @@ public enum Responder {
             return 64
         }
 
-        // 1. Configuration, validated as a whole before anything is opened.
-        var configuration: IdemConfiguration
-        do {
-            configuration = try IdemConfiguration.load(
-                directory: options.values["config"] ?? ProcessInfo.processInfo.environment["IDEM_CONFIG"]
-                    ?? "/etc/idem",
-                handlers: registry.names)
+        // 1. Configuration, validated as a whole before anything is opened; SIGHUP reloads it
+        // the same way, command-line overrides included.
+        let directory = options.values["config"] ?? ProcessInfo.processInfo.environment["IDEM_CONFIG"] ?? "/etc/idem"
+        let load = { () throws -> IdemConfiguration in
+            var configuration = try IdemConfiguration.load(directory: directory, handlers: registry.names)
             try registry.validate(configuration)
             try applyOverrides(options, to: &configuration.server)
+            return configuration
+        }
+        let configuration: IdemConfiguration
+        do {
+            configuration = try load()
         } catch {
             printError("idem: \(error)\n")
             return 78
         }
         let settings = configuration.server
+        let log = Logger(minimum: Logger.Level(name: settings.logLevel) ?? .info)
         if options.flags.contains("check-config") {
             print("idem: configuration in \(configuration.directory) is valid (\(configuration.routes.count) routes)")
             return 0
@@ -93,11 +96,8 @@ public enum Responder {
         signal(SIGPIPE, SIG_IGN)
 
         // 4. State directory and listening socket, before any fork.
-        do {
-            try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
-        } catch {
-            printError(
-                "idem: cannot create state directory \(settings.stateDirectory): \(error.localizedDescription)\n")
+        if let problem = prepareStateDirectory(settings.stateDirectory) {
+            printError("idem: \(problem)\n")
             return 69
         }
         let address = listenAddress(options: options, settings: settings)
@@ -109,19 +109,64 @@ public enum Responder {
             return 69
         }
 
-        // 5. Serve: in this process, or in `processes` children forked now, before any LMDB
+        // 5. Metrics in memory that the processes forked next share, so a scrape answered by
+        // any of them counts all. Without them (the mapping failed) idem serves anyway.
+        var metrics: ServerMetrics?
+        if settings.metricsPath != nil {
+            do {
+                metrics = try ServerMetrics()
+            } catch {
+                log.warning("metrics are off: \(error)")
+            }
+        }
+
+        // 6. Serve: in this process, or in `processes` children forked now, before any LMDB
         // environment or thread exists.
         if settings.processes > 1 {
             let supervisor = Supervisor(processes: settings.processes, log: log) {
-                serve(configuration: configuration, registry: registry, socket: socket, log: log)
+                serve(
+                    configuration: configuration, registry: registry, socket: socket, log: log, metrics: metrics,
+                    reload: load)
             }
             let status = supervisor.run(drainSeconds: drainSeconds(configuration) + 5)
             socket.close()
             return status
         }
-        let status = serve(configuration: configuration, registry: registry, socket: socket, log: log)
+        let status = serve(
+            configuration: configuration, registry: registry, socket: socket, log: log, metrics: metrics, reload: load)
         socket.close()
         return status
+    }
+
+    /// Creates the state directory if needed and checks this user may write in it; the message
+    /// says what to do when not.
+    static func prepareStateDirectory(_ path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                return "state directory \(path) is not a directory; point --state-dir or server.json's stateDirectory "
+                    + "at a directory"
+            }
+        } else if !makeDirectories(path) {
+            let reason = String(cString: strerror(errno))
+            return "cannot create state directory \(path): \(reason); create it for the service user "
+                + "(systemd's StateDirectory= does) or choose another with --state-dir"
+        }
+        guard access(path, W_OK | X_OK) == 0 else {
+            return "state directory \(path) is not writable by uid \(getuid()): \(String(cString: strerror(errno))); "
+                + "chown it to the service user (systemd's StateDirectory= does) or choose another with --state-dir"
+        }
+        return nil
+    }
+
+    /// `mkdir -p`: false with `errno` set when a level cannot be made.
+    private static func makeDirectories(_ path: String) -> Bool {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o750) != 0, errno != EEXIST { return false }
+        }
+        return true
     }
 
     /// How long a stop waits for running requests: as long as a claim's lease, which is how

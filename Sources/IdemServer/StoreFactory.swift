@@ -16,6 +16,18 @@ public enum StoreFactory {
         }
     }
 
+    /// What an operator can do when the store does not open.
+    static func advice(_ settings: ServerSettings) -> String {
+        switch settings.store.kind {
+        case "redis": return "check that redis-server runs at that address and accepts this password and database"
+        case "postgres":
+            return "check that PostgreSQL runs, accepts the connection string, and that `idemctl migrate` has run"
+        default:
+            return "check that the file is an Idem store readable and writable by the service user "
+                + "(`idemctl verify` inspects it), or move it aside to start with an empty store"
+        }
+    }
+
     public static func open(_ settings: ServerSettings) throws(StoreError) -> any InspectableStore {
         let s = settings.store
         switch s.kind {
