@@ -93,7 +93,8 @@ enum ServerFile {
                 }
                 let path = try member.nonEmptyString()
                 guard path.hasPrefix("/"), !path.contains("?"), !path.contains("{") else {
-                    throw member.error("expected a path such as \"/metrics\" (or null to turn metrics off), found \"\(path)\"")
+                    throw member.error(
+                        "expected a path such as \"/metrics\" (or null to turn metrics off), found \"\(path)\"")
                 }
                 s.metricsPath = path
             case "logLevel":

@@ -56,7 +56,8 @@ public final class Application: Sendable {
     /// Answers one request and logs it.
     public func respond(_ request: Request) -> Response {
         let start = MonotonicTime.nanoseconds()
-        if let metrics, let metricsPath, request.path == metricsPath, request.method == .get || request.method == .head {
+        if let metrics, let metricsPath, request.path == metricsPath, request.method == .get || request.method == .head
+        {
             let context = RequestContext(route: metricsPath)
             context.outcome = "metrics"
             let response = metrics.render(store: store)

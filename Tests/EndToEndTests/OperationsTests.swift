@@ -257,7 +257,9 @@ struct OperationsTests {
     @Test func anUnreadableStoreStopsStartUpWithOneLineSayingWhatToDo() throws {
         let state = TemporaryDirectory("idem-ops-state")
         try FileManager.default.createDirectory(atPath: state.file("idem.mdb"), withIntermediateDirectories: false)
-        let r = try start(["--config", PackagePaths.root + "/config", "--state-dir", state.path, "--listen", state.file("s")])
+        let r = try start([
+            "--config", PackagePaths.root + "/config", "--state-dir", state.path, "--listen", state.file("s"),
+        ])
         #expect(r.status == 69)
         let lines = r.output.split(separator: "\n")
         #expect(lines.count == 1, "\(r.output)")
@@ -271,7 +273,8 @@ struct OperationsTests {
         let state = parent.file("state")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
         let r = try start(
-            ["--config", PackagePaths.root + "/config", "--state-dir", state, "--listen", parent.file("s")], as: "nobody")
+            ["--config", PackagePaths.root + "/config", "--state-dir", state, "--listen", parent.file("s")],
+            as: "nobody")
         #expect(r.status == 69, "\(r.output)")
         #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
         #expect(r.output.contains("state directory \(state) is not writable"))
