@@ -47,6 +47,8 @@ SCENARIOS = [
      "unique keys, durability periodic, staticResponse"),
     ("idem-conflict", "main", "/payments", "conflict.lua",
      "16 concurrent duplicates per key (full): 1 executes, others 409 or replay"),
+    ("idem-replay-1k", "small", "/payments", "replay.lua", "replay, the store holding 1,000 other records"),
+    ("idem-replay-1m", "big", "/payments", "replay.lua", "replay, the store holding 1,000,000 other records"),
 ]
 
 
@@ -151,7 +153,7 @@ def post(port, path, key=None):
     return r.status, dict((k.lower(), v) for k, v in r.getheaders()), body
 
 
-def nginx_conf(run, port, port_periodic, keepalive, nginx_workers, keep_conn="on"):
+def nginx_conf(run, port, port_periodic, keepalive, nginx_workers, keep_conn="on", extra=()):
     fastcgi = f"""
         include {run}/fastcgi_params;
         fastcgi_param HTTP_PROXY "";
@@ -197,8 +199,14 @@ http {{
             fastcgi_pass idem_periodic;
         }}
     }}
-}}
-"""
+""" + "".join(f"""    upstream idem_{name} {{ server unix:{run}/idem-{name}.sock; keepalive {keepalive}; }}
+    server {{
+        listen 127.0.0.1:{extra_port};
+        location / {{{fastcgi}
+            fastcgi_pass idem_{name};
+        }}
+    }}
+""" for name, extra_port in extra) + "}\n"
 
 
 def rss_anon_kib(pid):
@@ -244,6 +252,8 @@ def run_http(args, bins, outdir, run):
     wrk_dir = os.path.join(outdir, "wrk")
     os.makedirs(wrk_dir, exist_ok=True)
     port, port_periodic = free_port(), free_port()
+    sized = {"small": 1000, "big": args.big_keys}
+    sized_ports = {name: free_port() for name in sized}
     results = {name: [] for name, *_ in SCENARIOS}
     try:
         # The C limit, and two idem responders (durability full and periodic), 8 workers each.
@@ -257,10 +267,22 @@ def run_http(args, bins, outdir, run):
         with open(os.path.join(periodic_config, "server.json"), "w") as f:
             json.dump(server, f, indent=2)
         idems = {}
+        # Two more responders for the store-size pair, on stores filled beforehand (unsynced,
+        # by idem-store-probe, the same LMDBStore code) with 1k and 1M other records.
+        for name, count in sized.items():
+            os.makedirs(f"{run}/state-{name}")
+            t0 = time.time()
+            out = subprocess.run([bins["probe"], f"{run}/state-{name}/idem.mdb", "fill", str(count)],
+                                 capture_output=True, text=True, timeout=1800)
+            if out.returncode != 0:
+                raise SystemExit(f"bench: filling the {name} store failed: {out.stdout}{out.stderr}")
+            log(f"bench: filled the {name} store with {count} records in {time.time() - t0:.0f} s")
         for name, config, sock in (("main", os.path.join(HERE, "config"), "idem.sock"),
-                                   ("periodic", periodic_config, "idem-periodic.sock")):
+                                   ("periodic", periodic_config, "idem-periodic.sock"),
+                                   ("small", os.path.join(HERE, "config"), "idem-small.sock"),
+                                   ("big", os.path.join(HERE, "config"), "idem-big.sock")):
             state = f"{run}/state-{name}"
-            os.makedirs(state)
+            os.makedirs(state, exist_ok=True)
             p = procs.start(f"idem-{name}", [bins["idem"], "--config", config, "--listen", f"unix:{run}/{sock}",
                                               "--socket-mode", "0666", "--state-dir", state,
                                               "--workers", str(args.workers)], f"{run}/idem-{name}.log")
@@ -269,12 +291,13 @@ def run_http(args, bins, outdir, run):
         os.makedirs(f"{run}/tmp", exist_ok=True)
         shutil.copy("/etc/nginx/fastcgi_params", f"{run}/fastcgi_params")
         with open(f"{run}/nginx.conf", "w") as f:
-            f.write(nginx_conf(run, port, port_periodic, args.keepalive, args.nginx_workers, args.keep_conn))
+            f.write(nginx_conf(run, port, port_periodic, args.keepalive, args.nginx_workers, args.keep_conn,
+                               extra=sized_ports.items()))
         nginx = procs.start("nginx", ["nginx", "-p", run, "-c", f"{run}/nginx.conf", "-g", "daemon off;"],
                             f"{run}/nginx.log")
         wait_for_port(port, nginx)
         wait_for_port(port_periodic, nginx)
-        ports = {"main": port, "periodic": port_periodic}
+        ports = {"main": port, "periodic": port_periodic, **sized_ports}
 
         # Sanity: every scenario's target answers as expected before anything is measured.
         nonce = f"{int(time.time())}-{os.getpid()}"
@@ -289,10 +312,11 @@ def run_http(args, bins, outdir, run):
                 raise SystemExit(f"bench: POST {path} on {server_name} answered {status}, expected {want}: {body[:300]}")
         # Prime the replay key: its first request executes, every later one replays.
         replay_key = f"replay-{nonce}"
-        post(port, "/payments", replay_key)
-        status, headers, _ = post(port, "/payments", replay_key)
-        if status != 201 or headers.get("x-idempotent-replay") != "true":
-            raise SystemExit(f"bench: the replay check failed ({status}, {headers})")
+        for server_port in (port, *sized_ports.values()):
+            post(server_port, "/payments", replay_key)
+            status, headers, _ = post(server_port, "/payments", replay_key)
+            if status != 201 or headers.get("x-idempotent-replay") != "true":
+                raise SystemExit(f"bench: the replay check failed ({status}, {headers})")
 
         def wrk(name, server_name, path, script, seconds, tag):
             script_args = [nonce] if script == "replay.lua" else [f"{nonce}-{name}-{tag}"]
@@ -428,7 +452,16 @@ def write_markdown(path, rows, store, info, args, memory, started, elapsed):
         L.append(f"| {r['name']} | {r['what']}{extra} |")
     L.append("")
     mem = ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in memory.items() if v is not None)
-    L.append(f"Private memory (RssAnon) at the end of the run: {mem}.\n")
+    L.append(f"Private memory (RssAnon) at the end of the run: {mem}"
+             f" (big: the responder on the store with {args.big_keys:,} records; LMDB's map is file-backed"
+             " and not in RssAnon).\n")
+    by_name = {r["name"]: r for r in rows}
+    if "idem-replay-1k" in by_name and "idem-replay-1m" in by_name:
+        small, big = by_name["idem-replay-1k"], by_name["idem-replay-1m"]
+        if small["p99"] and big["p99"]:
+            L.append(f"Store size: replay p99 with {args.big_keys:,} stored records is {big['p99'] / small['p99']:.2f}×"
+                     f" the p99 with 1,000 ({fmt(big['p99'], 3)} ms against {fmt(small['p99'], 3)} ms); req/s"
+                     f" {big['rps'] / small['rps']:.2f}×.\n")
     L.append("## Store microbenchmark (one thread, one process)\n")
     L.append("Same transactions on both sides: claim = write txn {get, put record, put expiry key}, complete = write"
              " txn {get, put record, put expiry key}, lookup = read txn {get, copy out} (LMDBStore also decodes and"
@@ -522,6 +555,8 @@ def main():
                     help="nginx fastcgi_keep_conn (on, as deploy/nginx-idem.conf)")
     ap.add_argument("--only", type=lambda v: [x for x in v.split(",") if x], default=os.environ.get("ONLY", ""),
                     help="comma-separated scenario names (limit-c is always kept, for the ratios)")
+    ap.add_argument("--big-keys", type=int, default=int(os.environ.get("BIG_KEYS", 1_000_000)),
+                    help="records in the large store of idem-replay-1m")
     ap.add_argument("--skip-store", action="store_true")
     ap.add_argument("--pause", type=float, default=0.5)
     ap.add_argument("--sync-ops", type=int, default=500)

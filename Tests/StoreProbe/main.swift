@@ -9,6 +9,8 @@
 //                               waits for the wall clock, claims <prefix>0…, prints each key it won, then done <n>
 //   <file> bench <count> full|metaAsync|noSync
 //                               µs per claim+complete
+//   <file> fill <count>         <count> complete records (keys fill-0…), unsynced, for `make bench`'s
+//                               large-store scenario; prints filled <n>
 import Glibc
 import Idempotency
 import LMDBStore
@@ -39,7 +41,9 @@ func describe(_ record: IdempotencyRecord?) -> String {
 func run(_ args: [String]) throws(StoreError) -> Int32 {
     guard args.count >= 4 else { return usage() }
     let clock = SystemClock()
-    let durability = args[2] == "bench" ? LMDBStore.Durability(rawValue: args.count > 4 ? args[4] : "full") : .full
+    let durability =
+        args[2] == "fill"
+        ? .noSync : args[2] == "bench" ? LMDBStore.Durability(rawValue: args.count > 4 ? args[4] : "full") : .full
     let store = try LMDBStore(path: args[1], options: .init(durability: durability ?? .full))
     let name = args[3]
     switch args[2] {
@@ -86,6 +90,19 @@ func run(_ args: [String]) throws(StoreError) -> Int32 {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let elapsed = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3 - start
         print("\(durability ?? .full): \(Int(elapsed / Double(count))) µs per claim+complete (\(count) ops)")
+    case "fill":
+        guard let count = Int(name), count > 0 else { return usage() }
+        for i in 0..<count {
+            let record = claimRecord("fill-\(i)", now: clock.now())
+            guard try store.claim(storeKey("fill-\(i)"), record) == .claimed(previous: nil) else { continue }
+            var done = record
+            done.state = .complete
+            done.response = StoredResponse(
+                status: 201, headers: [("Content-Type", "application/json")], body: Array(#"{"id":"fill"}"#.utf8))
+            _ = try store.complete(storeKey("fill-\(i)"), token: record.token, with: done)
+        }
+        try store.sync()
+        print("filled \(count)")
     default:
         return usage()
     }
@@ -93,7 +110,7 @@ func run(_ args: [String]) throws(StoreError) -> Int32 {
 }
 
 func usage() -> Int32 {
-    print("usage: idem-store-probe <file> claim|complete|get|claim-many|bench <key> [...]")
+    print("usage: idem-store-probe <file> claim|complete|get|claim-many|bench|fill <key> [...]")
     return 64
 }
 
