@@ -174,8 +174,8 @@ http {{
     scgi_temp_path {run}/tmp/scgi;
     client_max_body_size 1m;
 
-    # Same kept-alive settings as deploy/nginx-idem.conf: keepalive well below the
-    # responders' 8 workers (each kept connection pins one worker thread).
+    # Same kept-alive settings as deploy/nginx-idem.conf; below the 8 workers, because the C
+    # limit responder (libfcgi's threaded loop) pins one worker per kept connection.
     upstream limit_c {{ server unix:{run}/limit.sock; keepalive {keepalive}; }}
     upstream idem {{ server unix:{run}/idem.sock; keepalive {keepalive}; }}
     upstream idem_periodic {{ server unix:{run}/idem-periodic.sock; keepalive {keepalive}; }}
@@ -572,7 +572,8 @@ def main():
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 60:
         raise SystemExit("bench: ROUNDS must be 1–20 and DURATION 1–60 seconds")
     if args.keepalive >= args.workers:
-        raise SystemExit("bench: KEEPALIVE must stay below WORKERS (each kept connection pins a worker thread)")
+        raise SystemExit("bench: KEEPALIVE must stay below WORKERS (the C limit responder pins a worker per kept"
+                         " connection)")
     if args.only:
         unknown = [n for n in args.only if n not in [s[0] for s in SCENARIOS]]
         if unknown:

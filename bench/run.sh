@@ -5,7 +5,8 @@
 #
 # Knobs (environment): ROUNDS (3), DURATION seconds per run (5), THREADS (2) and
 # CONNECTIONS (32) for wrk, WORKERS (8) per responder, KEEPALIVE (4) kept FastCGI connections
-# per upstream, NGINX_WORKERS (1). About 4–5 minutes with the defaults.
+# per upstream, NGINX_WORKERS (1), ONLY (comma-separated scenarios), BIG_KEYS (1000000 records
+# in the large store). About 5 minutes with the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

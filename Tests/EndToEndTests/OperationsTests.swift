@@ -192,6 +192,31 @@ struct OperationsTests {
         #expect(try stack.paymentCount() == sent)
     }
 
+    /// nginx keeps 4 connections alive to a responder with 2 workers: with libfcgi's own loop
+    /// both workers would wait on idle kept connections while new ones stall unaccepted.
+    @Test func keptAliveConnectionsBeyondTheWorkerCountNeverStallARequest() throws {
+        let stack = try IdemStack(workers: 2)
+        defer { stack.stop() }
+        let statuses = Mutex<[Int: Int]>([:])
+        let failures = Mutex<[String]>([])
+        let clients = (0..<8).map { client in
+            Thread.detached { () -> Int in
+                for i in 0..<40 {
+                    do {
+                        let r = try self.post(stack, key: i % 2 == 0 ? "pin-\(client)-\(i)" : nil)
+                        statuses.withLock { $0[r.status, default: 0] += 1 }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+                return 40
+            }
+        }
+        #expect(clients.compactMap { $0.join() }.reduce(0, +) == 320)
+        #expect(failures.withLock { $0 } == [])
+        #expect(statuses.withLock { $0 } == [201: 320])
+    }
+
     // MARK: - Stop
 
     @Test func sigtermUnderLoadCompletesEveryRequestItAccepted() throws {
