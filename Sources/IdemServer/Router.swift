@@ -26,7 +26,7 @@ public struct Router<Target: Sendable>: Sendable {
 
     public mutating func add(_ method: Method, _ template: String, _ target: Target) {
         let segments = Self.split(template).map { s -> Segment in
-            s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(s)
+            s.hasPrefix("{") && s.hasSuffix("}") ? .parameter(String(s.dropFirst().dropLast())) : .literal(String(s))
         }
         // Literal routes win over parameter routes: /payments/export before /payments/{id}.
         let entry = Entry(template: template, segments: segments, method: method, target: target)
@@ -40,10 +40,13 @@ public struct Router<Target: Sendable>: Sendable {
     }
 
     public func match(_ method: Method, path: String) -> Match {
-        let parts = Self.split(path).map { Self.percentDecode($0) }
+        // Most paths have no percent-escape: their segments are compared as they are, and only
+        // bound parameters become strings.
+        let raw = Self.split(path)
+        let decoded: [String?]? = path.utf8.contains(UInt8(ascii: "%")) ? raw.map { Self.percentDecode($0) } : nil
         var allowed: [Method] = []
-        for entry in entries {
-            guard let parameters = Self.bind(entry.segments, parts) else { continue }
+        for entry in entries where entry.segments.count == raw.count {
+            guard let parameters = Self.bind(entry.segments, raw, decoded) else { continue }
             if entry.method == method || (method == .head && entry.method == .get) {
                 return .found(entry.target, template: entry.template, parameters: parameters)
             }
@@ -52,31 +55,36 @@ public struct Router<Target: Sendable>: Sendable {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
     }
 
-    private static func bind(_ segments: [Segment], _ parts: [String?]) -> [String: String]? {
-        guard segments.count == parts.count else { return nil }
+    private static func bind(_ segments: [Segment], _ raw: [Substring], _ decoded: [String?]?) -> [String: String]? {
         var parameters: [String: String] = [:]
-        for (segment, part) in zip(segments, parts) {
-            guard let part else { return nil }  // undecodable percent-escape
+        for (i, segment) in segments.enumerated() {
+            let part: Substring
+            if let decoded {
+                guard let d = decoded[i] else { return nil }  // undecodable percent-escape
+                part = Substring(d)
+            } else {
+                part = raw[i]
+            }
             switch segment {
-            case .literal(let s): if s != part { return nil }
+            case .literal(let s): if part != s { return nil }
             case .parameter(let name):
                 if part.isEmpty { return nil }
-                parameters[name] = part
+                parameters[name] = String(part)
             }
         }
         return parameters
     }
 
     /// `/a/b/` and `/a/b` are the same route; empty interior segments are kept.
-    private static func split(_ path: String) -> [String] {
-        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    private static func split(_ path: String) -> [Substring] {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false)
         if parts.first == "" { parts.removeFirst() }
         if parts.count > 1, parts.last == "" { parts.removeLast() }
         return parts
     }
 
-    static func percentDecode(_ s: String) -> String? {
-        guard s.contains("%") else { return s }
+    static func percentDecode(_ s: some StringProtocol) -> String? {
+        guard s.contains("%") else { return String(s) }
         var out: [UInt8] = []
         var bytes = Array(s.utf8)[...]
         while let b = bytes.popFirst() {

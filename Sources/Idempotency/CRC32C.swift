@@ -8,8 +8,16 @@ public enum CRC32C {
     }
 
     public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+        table.withUnsafeBufferPointer { t in
+            var c: UInt32 = 0xFFFF_FFFF
+            // Every replay checks its record: run over contiguous bytes without per-byte overhead.
+            let contiguous: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+                for b in buffer { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+            }
+            if contiguous == nil {
+                for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+            }
+            return c ^ 0xFFFF_FFFF
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Digest
 import HTTP
 
 /// What the inbound policy hands the outbound one: the claim it holds for this request.
@@ -80,7 +81,7 @@ public struct IdempotencyInbound: InboundPolicy {
         -> Response?
     {
         let storeKey = scope.storeKey
-        context.keyHash = String(storeKey.description.dropFirst(2).prefix(12))
+        context.keyHash = Hex.encode(storeKey.bytes[1..<7])
         // The common retry is a replay: answer it from a read, without taking the store's
         // writer lock. Anything else (absent, running, expired) goes through the atomic claim.
         if let stored = try context.timeStore("read", { () throws(StoreError) in try store.record(for: storeKey) }),

@@ -52,9 +52,9 @@ public enum RecordCodec {
         guard version == formatVersion else { throw .unsupportedVersion(version) }
         guard bytes.count >= magic.count + 5 else { throw .truncated }
         let body = bytes[0..<(bytes.count - 4)]
-        var tail = Reader(bytes: bytes, index: bytes.count - 4)
+        var tail = Reader(bytes: bytes, index: bytes.count - 4, end: bytes.count)
         guard try tail.u32() == CRC32C.checksum(body) else { throw .checksumMismatch }
-        var r = Reader(bytes: Array(body), index: magic.count + 1)
+        var r = Reader(bytes: bytes, index: magic.count + 1, end: body.count)
         guard let state = IdempotencyRecord.State(rawValue: try r.u8()) else { throw .notARecord }
         let attempt = try r.u32()
         let createdAt = try r.i64()
@@ -76,7 +76,7 @@ public enum RecordCodec {
         let route = try r.string()
         let key = try r.string()
         let owner = try r.string()
-        guard r.index == body.count else { throw .truncated }
+        guard r.index == r.end else { throw .truncated }
         return IdempotencyRecord(
             state: state, fingerprint: fingerprint, createdAt: createdAt, expiresAt: expiresAt, leaseUntil: leaseUntil,
             token: token, attempt: attempt, response: response,
@@ -106,24 +106,34 @@ public enum RecordCodec {
         }
     }
 
+    /// Reads `bytes[index..<end]` front to back.
     private struct Reader {
         let bytes: [UInt8]
         var index: Int
+        let end: Int
         mutating func take(_ n: Int) throws(DecodeError) -> [UInt8] {
-            guard n >= 0, bytes.count - index >= n else { throw .truncated }
+            guard n >= 0, end - index >= n else { throw .truncated }
             defer { index += n }
             return Array(bytes[index..<(index + n)])
         }
-        mutating func u8() throws(DecodeError) -> UInt8 { try take(1)[0] }
-        mutating func u16() throws(DecodeError) -> UInt16 {
-            let b = try take(2)
-            return UInt16(b[0]) << 8 | UInt16(b[1])
+        /// A big-endian integer of `n` bytes, read in place (no copy: records are decoded on every replay).
+        private mutating func integer(_ n: Int) throws(DecodeError) -> UInt64 {
+            guard end - index >= n else { throw .truncated }
+            var v: UInt64 = 0
+            for i in index..<(index + n) { v = v << 8 | UInt64(bytes[i]) }
+            index += n
+            return v
         }
-        mutating func u32() throws(DecodeError) -> UInt32 { try take(4).reduce(0) { $0 << 8 | UInt32($1) } }
-        mutating func i64() throws(DecodeError) -> Int64 {
-            Int64(bitPattern: try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        }
+        mutating func u8() throws(DecodeError) -> UInt8 { UInt8(try integer(1)) }
+        mutating func u16() throws(DecodeError) -> UInt16 { UInt16(try integer(2)) }
+        mutating func u32() throws(DecodeError) -> UInt32 { UInt32(try integer(4)) }
+        mutating func i64() throws(DecodeError) -> Int64 { Int64(bitPattern: try integer(8)) }
         mutating func field() throws(DecodeError) -> [UInt8] { try take(Int(try u32())) }
-        mutating func string() throws(DecodeError) -> String { String(decoding: try field(), as: UTF8.self) }
+        mutating func string() throws(DecodeError) -> String {
+            let n = Int(try u32())
+            guard n >= 0, end - index >= n else { throw .truncated }
+            defer { index += n }
+            return String(decoding: bytes[index..<(index + n)], as: UTF8.self)
+        }
     }
 }
