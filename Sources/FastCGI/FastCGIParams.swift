@@ -18,7 +18,8 @@ struct FastCGIParams {
     private(set) var queryString: String?
     private(set) var contentLength = 0
     private(set) var headers = Headers()
-    private(set) var parameters = Parameters()
+    private let raw = Parameters.RawEntries()
+    var parameters: Parameters { Parameters(raw: raw) }
 
     /// From a classic CGI program's environment.
     init(environment: [String: String]) {
@@ -46,36 +47,46 @@ struct FastCGIParams {
     private static let httpPrefix: [UInt8] = Array("HTTP_".utf8)
 
     private mutating func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        let text = String(decoding: value, as: UTF8.self)
         if name.count > 5, name.starts(with: Self.httpPrefix) {
             // nginx also passes Content-Type and Content-Length as HTTP_*; CONTENT_TYPE and
             // CONTENT_LENGTH say the same and are what CGI defines, so only they are read.
             if Self.isContentParam(name) { return }
             // nginx before 1.23 sends a repeated header as repeated params; combine them as
             // HTTP does (RFC 9110 §5.3), so a repeated Idempotency-Key reads as a list.
-            headers.addCombining(Self.headerName(fromParam: UnsafeRawBufferPointer(rebasing: name[5...])), text)
+            headers.addCombining(
+                Self.headerName(fromParam: UnsafeRawBufferPointer(rebasing: name[5...])),
+                String(decoding: value, as: UTF8.self))
             return
         }
-        let key = String(decoding: name, as: UTF8.self)
-        switch key {
-        case "CONTENT_TYPE":
-            if !text.isEmpty { headers.add("Content-Type", text) }
-        case "CONTENT_LENGTH":
-            if !text.isEmpty {
-                headers.add("Content-Length", text)
-                contentLength = Int(text).map { max(0, $0) } ?? 0
-            }
-        default:
-            switch key {
-            case "REQUEST_METHOD": method = text
-            case "REQUEST_URI": requestURI = text
-            case "DOCUMENT_URI": documentURI = text
-            case "SCRIPT_NAME": scriptName = text
-            case "QUERY_STRING": queryString = text
-            default: break
-            }
-            parameters.append(key, text)
+        if Self.equals(name, "CONTENT_TYPE") {
+            if !value.isEmpty { headers.add("Content-Type", String(decoding: value, as: UTF8.self)) }
+            return
         }
+        if Self.equals(name, "CONTENT_LENGTH") {
+            guard !value.isEmpty else { return }
+            let text = String(decoding: value, as: UTF8.self)
+            headers.add("Content-Length", text)
+            contentLength = Int(text).map { max(0, $0) } ?? 0
+            return
+        }
+        // The rest stay raw bytes until something asks for them; the target's parts are read now.
+        raw.append(name: name, value: value)
+        if Self.equals(name, "REQUEST_METHOD") {
+            method = String(decoding: value, as: UTF8.self)
+        } else if Self.equals(name, "REQUEST_URI") {
+            requestURI = String(decoding: value, as: UTF8.self)
+        } else if Self.equals(name, "QUERY_STRING") {
+            queryString = String(decoding: value, as: UTF8.self)
+        } else if Self.equals(name, "DOCUMENT_URI") {
+            documentURI = String(decoding: value, as: UTF8.self)
+        } else if Self.equals(name, "SCRIPT_NAME") {
+            scriptName = String(decoding: value, as: UTF8.self)
+        }
+    }
+
+    private static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && memcmp(bytes.baseAddress!, literal.utf8Start, bytes.count) == 0
     }
 
     private static let contentParams: [[UInt8]] = [Array("HTTP_CONTENT_TYPE".utf8), Array("HTTP_CONTENT_LENGTH".utf8)]

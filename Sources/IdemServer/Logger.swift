@@ -129,6 +129,10 @@ public struct LogLine {
         ]
     }
 
+    @inline(__always) private static func isBare(_ byte: UInt8) -> Bool {
+        byte > 0x20 && byte != 0x22 && byte != 0x3D && byte != 0x5C && byte < 0x7F
+    }
+
     static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         if value >= 10 { appendDecimal(value / 10, to: &out) }
         out.append(UInt8(ascii: "0") + UInt8(value % 10))
@@ -136,8 +140,14 @@ public struct LogLine {
 
     static func appendQuoted(_ value: String, to out: inout [UInt8]) {
         let utf8 = value.utf8
-        let safe = !utf8.isEmpty && utf8.allSatisfy { $0 > 0x20 && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C && $0 < 0x7F }
-        if safe {
+        // Most values (routes, ids, statuses) need no quotes: one scan, one copy.
+        let copied: Bool? = utf8.withContiguousStorageIfAvailable { buffer in
+            guard !buffer.isEmpty, buffer.allSatisfy(isBare) else { return false }
+            out.append(contentsOf: buffer)
+            return true
+        }
+        if copied == true { return }
+        if copied == nil, !utf8.isEmpty, utf8.allSatisfy(isBare) {
             out += utf8
             return
         }
