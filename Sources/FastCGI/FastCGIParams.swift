@@ -18,7 +18,7 @@ struct FastCGIParams {
     private(set) var queryString: String?
     private(set) var contentLength = 0
     private(set) var headers = Headers()
-    private let raw = Parameters.RawEntries()
+    private var raw = Parameters.RawEntries()
     var parameters: Parameters { Parameters(raw: raw) }
 
     /// From a classic CGI program's environment.

@@ -18,20 +18,29 @@ enum FastCGIResponseWriter {
         appendDecimal(Int(response.status.rawValue), to: &bytes)
         bytes.append(0x20)
         bytes += response.status.reasonPhrase.utf8
-        bytes += [0x0D, 0x0A]
+        crlf(&bytes)
         for (name, value) in response.headers
         where !Headers.same(name, "Content-Length") && !Headers.same(name, "Status") {
             bytes += name.utf8
-            bytes += [UInt8(ascii: ":"), 0x20]
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(0x20)
             // A CR or LF in a value would let a handler inject headers: they become spaces.
-            for byte in value.utf8 { bytes.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte) }
-            bytes += [0x0D, 0x0A]
+            let start = bytes.count
+            bytes += value.utf8
+            for i in start..<bytes.count where bytes[i] == 0x0D || bytes[i] == 0x0A { bytes[i] = 0x20 }
+            crlf(&bytes)
         }
         bytes += "Content-Length: ".utf8
         appendDecimal(bodyLength, to: &bytes)
-        bytes += [0x0D, 0x0A, 0x0D, 0x0A]
+        crlf(&bytes)
+        crlf(&bytes)
         bytes += response.body
         return bytes
+    }
+
+    @inline(__always) private static func crlf(_ out: inout [UInt8]) {
+        out.append(0x0D)
+        out.append(0x0A)
     }
 
     private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

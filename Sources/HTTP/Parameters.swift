@@ -57,8 +57,9 @@ public struct Parameters: Sendable, Equatable, Sequence, ExpressibleByDictionary
     }
 
     /// Received `NAME=value` entries in one byte buffer. Built once per request by the server
-    /// adapter (`append`), then only read.
-    public final class RawEntries: @unchecked Sendable {
+    /// adapter (`append`), then only read. A value type: no runtime exclusivity checks on the
+    /// request path.
+    public struct RawEntries: Sendable {
         private var bytes: [UInt8] = []
         /// Per entry: where its name starts, where its value starts, where it ends.
         private var bounds: [(name: Int, value: Int, end: Int)] = []
@@ -70,11 +71,11 @@ public struct Parameters: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
         public var count: Int { bounds.count }
 
-        public func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        public mutating func append(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
             let start = bytes.count
-            bytes.append(contentsOf: name)
+            bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
             let valueStart = bytes.count
-            bytes.append(contentsOf: value)
+            bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
             bounds.append((start, valueStart, bytes.count))
         }
 

@@ -123,10 +123,9 @@ public struct LogLine {
         Self.appendDecimal(micros / 1000, to: &bytes)
         bytes.append(UInt8(ascii: "."))
         let fraction = micros % 1000
-        bytes += [
-            UInt8(ascii: "0") + UInt8(fraction / 100), UInt8(ascii: "0") + UInt8(fraction / 10 % 10),
-            UInt8(ascii: "0") + UInt8(fraction % 10),
-        ]
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
     }
 
     @inline(__always) private static func isBare(_ byte: UInt8) -> Bool {
