@@ -192,6 +192,9 @@ final class PHPFPMUpstreamTests {
         #expect(viaIdem.status == 200 && viaIdem.bodyText.contains(#""uri":"\/api\/bench""#), "\(viaIdem.bodyText)")
         let direct = try site.send("/index.php")
         #expect(direct.status == 200 && direct.bodyText.contains(#""uri":"\/index.php""#), "\(direct.bodyText)")
+        // /metrics is Idem's (this host only), not the app's front controller.
+        let metrics = try site.send("/metrics", method: "GET")
+        #expect(metrics.status == 200 && metrics.bodyText.contains("idem_requests_total"), "\(metrics.bodyText)")
 
         func meanMicroseconds(_ path: String) throws -> Double {
             for _ in 0..<20 { _ = try site.send(path) }
@@ -255,9 +258,9 @@ final class PHPAppSite: @unchecked Sendable {
         }
     }
 
-    func send(_ path: String) throws -> HTTPResult {
+    func send(_ path: String, method: String = "POST") throws -> HTTPResult {
         try HTTPClient.send(
-            port: port, method: "POST", path: path, headers: [("Content-Type", "application/json")],
+            port: port, method: method, path: path, headers: [("Content-Type", "application/json")],
             body: Array(#"{"ping": 1}"#.utf8))
     }
 
