@@ -69,7 +69,9 @@ let package = Package(
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
         .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),
         // A second process for the store tests: opens the same LMDB file and acts on it.
-        .executableTarget(name: "idem-store-probe", dependencies: ["LMDBStore"], path: "Tests/StoreProbe"),
+        .executableTarget(
+            name: "idem-store-probe", dependencies: ["LMDBStore", "RedisStore", "PostgresStore"],
+            path: "Tests/StoreProbe"),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "JSON"]),
     ]
 )

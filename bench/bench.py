@@ -9,6 +9,7 @@ process started here is stopped by its pid at the end (also on Ctrl-C).
 """
 import argparse
 import datetime
+import glob
 import http.client
 import json
 import os
@@ -418,13 +419,76 @@ def store_microbench(args, bins, run):
     return table
 
 
+def shared_store_bench(args, bins, run):
+    """RedisStore and PostgresStore through idem-store-probe (one client, sequential, as the
+    LMDB microbenchmark), beside redis-benchmark's own SET/GET figures on the same server.
+    Each server is started here on loopback and stopped at the end; a store whose server is
+    not installed is reported as not measured."""
+    results = {}
+    procs = Processes()
+    try:
+        redis = shutil.which("redis-server")
+        if redis:
+            port = free_port()
+            p = procs.start("redis", [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--maxmemory-policy", "noeviction", "--dir", run],
+                            f"{run}/redis.log")
+            wait_for_port(port, p)
+            out = subprocess.run([bins["probe"], "store-bench", "redis", f"redis://127.0.0.1:{port}/0",
+                                  str(args.shared_ops)], capture_output=True, text=True, timeout=600)
+            m = re.search(r"([\d.]+) µs per claim\+complete, ([\d.]+) µs per lookup", out.stdout)
+            ref = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "1", "-n", "20000", "-t", "set,get",
+                                  "--csv"], capture_output=True, text=True, timeout=600).stdout
+            per_op = {}
+            for line in ref.splitlines():
+                cells = [c.strip('"') for c in line.split(",")]
+                if len(cells) >= 2 and cells[0] in ("SET", "GET"):
+                    per_op[cells[0]] = 1e6 / float(cells[1])
+            if m:
+                results["redis"] = {"write_us": float(m.group(1)), "read_us": float(m.group(2)),
+                                    "reference": per_op}
+                log(f"  store redis: claim+complete {m.group(1)} µs, lookup {m.group(2)} µs;"
+                    f" redis-benchmark -c1 SET {per_op.get('SET', 0):.1f} µs, GET {per_op.get('GET', 0):.1f} µs")
+            else:
+                log(f"bench: the Redis store benchmark failed: {out.stdout}{out.stderr}")
+        bindirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if bindirs and shutil.which("runuser"):
+            pg = bindirs[-1]
+            data = f"{run}/pg"
+            os.makedirs(data)
+            shutil.chown(data, "postgres", "postgres")
+            os.chmod(run, 0o755)
+            subprocess.run(["runuser", "-u", "postgres", "--", f"{pg}/initdb", "-D", f"{data}/data", "--auth=trust",
+                            "-U", "postgres"], capture_output=True, check=True, timeout=300)
+            port = free_port()
+            subprocess.run(["runuser", "-u", "postgres", "--", f"{pg}/pg_ctl", "-D", f"{data}/data", "-l",
+                            f"{data}/log", "-w", "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"],
+                           capture_output=True, check=True, timeout=120)
+            try:
+                conn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+                out = subprocess.run([bins["probe"], "store-bench", "postgres", conn, str(args.shared_ops // 5)],
+                                     capture_output=True, text=True, timeout=600)
+                m = re.search(r"([\d.]+) µs per claim\+complete, ([\d.]+) µs per lookup", out.stdout)
+                if m:
+                    results["postgres"] = {"write_us": float(m.group(1)), "read_us": float(m.group(2))}
+                    log(f"  store postgres: claim+complete {m.group(1)} µs, lookup {m.group(2)} µs")
+                else:
+                    log(f"bench: the PostgreSQL store benchmark failed: {out.stdout}{out.stderr}")
+            finally:
+                subprocess.run(["runuser", "-u", "postgres", "--", f"{pg}/pg_ctl", "-D", f"{data}/data", "-m",
+                                "fast", "-w", "stop"], capture_output=True, timeout=120)
+    finally:
+        procs.stop_all()
+    return results
+
+
 def fmt(v, digits=0):
     if v is None:
         return "–"
     return f"{v:,.{digits}f}"
 
 
-def write_markdown(path, rows, store, info, args, memory, started, elapsed):
+def write_markdown(path, rows, store, info, args, memory, started, elapsed, shared=None):
     L = []
     L.append(f"# Idem benchmark — {started:%Y-%m-%d %H:%M} UTC\n")
     L.append(f"Machine: {info['cores']} cores, {info['cpu']}, Linux {info['kernel']} (shared VM; load average before the"
@@ -478,6 +542,28 @@ def write_markdown(path, rows, store, info, args, memory, started, elapsed):
                  f" {1e6 / s['swift_read_us']:,.0f} | {s['read_ratio']:.2f} |")
     L.append("")
     L.append("`idem-store-probe bench` (cross-check, one run): " + "; ".join(f"`{s['probe']}`" for s in store) + "\n")
+    if shared is not None:
+        L.append("## Shared stores (one client, sequential, loopback)\n")
+        L.append("The same claim+complete pairs and lookups through `RedisStore` (hiredis; each claim and completion"
+                 " is one Lua script, a lookup one GET) and `PostgresStore` (libpq; `synchronous_commit` on, so each"
+                 " write is durable), beside redis-benchmark's own single-client SET and GET on the same server.\n")
+        L.append("| store | claim+complete µs | lookup µs | reference |")
+        L.append("|---|---:|---:|---|")
+        if "redis" in shared:
+            r = shared["redis"]
+            ref = r["reference"]
+            L.append(f"| Redis | {r['write_us']:.1f} | {r['read_us']:.1f} | redis-benchmark -c1: SET"
+                     f" {ref.get('SET', 0):.1f} µs, GET {ref.get('GET', 0):.1f} µs (so claim+complete ="
+                     f" {r['write_us'] / max(ref.get('SET', 1), 0.001):.1f} SETs, lookup ="
+                     f" {r['read_us'] / max(ref.get('GET', 1), 0.001):.1f} GETs) |")
+        else:
+            L.append("| Redis | – | – | not measured (redis-server missing or failed) |")
+        if "postgres" in shared:
+            r = shared["postgres"]
+            L.append(f"| PostgreSQL | {r['write_us']:.1f} | {r['read_us']:.1f} | durable commits on the same disk |")
+        else:
+            L.append("| PostgreSQL | – | – | not measured (PostgreSQL missing or failed) |")
+        L.append("")
     L.append("![chart](chart.png)\n")
     with open(path, "w") as f:
         f.write("\n".join(L))
@@ -524,7 +610,7 @@ def render(outdir):
     started = datetime.datetime.fromisoformat(data["started"])
     elapsed = data.get("elapsed", 0)
     write_markdown(os.path.join(outdir, "results.md"), rows, data["store"], data["machine"], args,
-                   data["memory_kib"], started, elapsed)
+                   data["memory_kib"], started, elapsed, data.get("shared_stores"))
     write_chart(os.path.join(outdir, "chart.png"), rows,
                 f"Idem make bench {started:%Y-%m-%d %H:%M} UTC — {data['machine']['cores']} cores, wrk"
                 f" -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} rounds")
@@ -557,6 +643,7 @@ def main():
                     help="comma-separated scenario names (limit-c is always kept, for the ratios)")
     ap.add_argument("--big-keys", type=int, default=int(os.environ.get("BIG_KEYS", 1_000_000)),
                     help="records in the large store of idem-replay-1m")
+    ap.add_argument("--shared-ops", type=int, default=2000, help="claim+complete pairs on Redis (PostgreSQL: a fifth)")
     ap.add_argument("--skip-store", action="store_true")
     ap.add_argument("--pause", type=float, default=0.5)
     ap.add_argument("--sync-ops", type=int, default=500)
@@ -596,18 +683,20 @@ def main():
     try:
         results, memory = ({name: [] for name, *_ in SCENARIOS}, {}) if args.skip_http else run_http(args, bins, outdir,
                                                                                                      run)
-        store = []
+        store, shared = [], {}
         if not args.skip_store:
             log("bench: store microbenchmark")
             store = store_microbench(args, bins, run)
+            log("bench: shared stores (Redis, PostgreSQL)")
+            shared = shared_store_bench(args, bins, run)
     finally:
         shutil.rmtree(run, ignore_errors=True)
     elapsed = time.time() - t0
     rows = summarize(results) if not args.skip_http else []
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"started": started.isoformat(), "elapsed": elapsed, "machine": info, "args": vars(args), "rounds": results,
-                   "summary": rows, "store": store, "memory_kib": memory}, f, indent=1)
-    write_markdown(os.path.join(outdir, "results.md"), rows, store, info, args, memory, started, elapsed)
+                   "summary": rows, "store": store, "shared_stores": shared, "memory_kib": memory}, f, indent=1)
+    write_markdown(os.path.join(outdir, "results.md"), rows, store, info, args, memory, started, elapsed, shared)
     if rows:
         write_chart(os.path.join(outdir, "chart.png"), rows,
                     f"Idem make bench {started:%Y-%m-%d %H:%M} UTC — {info['cores']} cores, wrk -t{args.threads}"

@@ -9,11 +9,15 @@
 //                               waits for the wall clock, claims <prefix>0…, prints each key it won, then done <n>
 //   <file> bench <count> full|metaAsync|noSync
 //                               µs per claim+complete
+//   store-bench redis <url> <count> | store-bench postgres <connection> <count>
+//                               µs per claim+complete and per lookup on a shared store (for `make bench`)
 //   <file> fill <count>         <count> complete records (keys fill-0…), unsynced, for `make bench`'s
 //                               large-store scenario; prints filled <n>
 import Glibc
 import Idempotency
 import LMDBStore
+import PostgresStore
+import RedisStore
 
 func storeKey(_ name: String) -> StoreKey { scope(name).storeKey }
 func scope(_ name: String) -> Scope {
@@ -38,7 +42,55 @@ func describe(_ record: IdempotencyRecord?) -> String {
     }
 }
 
+/// Microseconds of monotonic time.
+func micros() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+}
+
+/// Sequential claim+complete pairs, then lookups of those keys, on a Redis or PostgreSQL store.
+func benchSharedStore(kind: String, target: String, count: Int) throws(StoreError) -> Int32 {
+    let store: any IdempotencyStore
+    switch kind {
+    case "redis":
+        let url: RedisURL
+        do { url = try RedisURL(target) } catch { throw .unavailable(error.description) }
+        store = try RedisStore(url: url)
+    case "postgres":
+        try PostgresStore.migrate(connection: target)
+        store = try PostgresStore(connection: target, poolSize: 1)
+    default: return usage()
+    }
+    let clock = SystemClock()
+    let run = Int(micros())
+    var start = micros()
+    for i in 0..<count {
+        let name = "shared-\(run)-\(i)"
+        let record = claimRecord(name, now: clock.now())
+        _ = try store.claim(storeKey(name), record)
+        var done = record
+        done.state = .complete
+        done.response = StoredResponse(
+            status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
+        _ = try store.complete(storeKey(name), token: record.token, with: done)
+    }
+    let write = (micros() - start) / Double(count)
+    start = micros()
+    for i in 0..<count where try store.record(for: storeKey("shared-\(run)-\(i)")) == nil {
+        print("error lookup of shared-\(run)-\(i) found nothing")
+        return 2
+    }
+    let read = (micros() - start) / Double(count)
+    let (w, r) = ((write * 10).rounded() / 10, (read * 10).rounded() / 10)
+    print("\(kind): \(w) µs per claim+complete, \(r) µs per lookup (\(count) ops)")
+    return 0
+}
+
 func run(_ args: [String]) throws(StoreError) -> Int32 {
+    if args.count == 5, args[1] == "store-bench", let count = Int(args[4]), count > 0 {
+        return try benchSharedStore(kind: args[2], target: args[3], count: count)
+    }
     guard args.count >= 4 else { return usage() }
     let clock = SystemClock()
     let durability =
