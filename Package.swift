@@ -68,7 +68,8 @@ let package = Package(
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TestSupport"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "TestSupport"]),
         .testTarget(name: "LMDBStoreTests", dependencies: ["LMDBStore", "TestSupport"]),
-        // A second process for the store tests: opens the same LMDB file and acts on it.
+        // A second process for the store tests (opens the same LMDB file and acts on it), and
+        // `make bench`'s store runs (filling a store, timing the shared stores).
         .executableTarget(
             name: "idem-store-probe", dependencies: ["LMDBStore", "RedisStore", "PostgresStore"],
             path: "Tests/StoreProbe"),
