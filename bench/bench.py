@@ -175,7 +175,7 @@ http {{
     scgi_temp_path {run}/tmp/scgi;
     client_max_body_size 1m;
 
-    # Same kept-alive settings as deploy/nginx-idem.conf; below the 8 workers, because the C
+    # Same kept-alive settings as deploy/nginx-idem.conf; below the workers, because the C
     # limit responder (libfcgi's threaded loop) pins one worker per kept connection.
     upstream limit_c {{ server unix:{run}/limit.sock; keepalive {keepalive}; }}
     upstream idem {{ server unix:{run}/idem.sock; keepalive {keepalive}; }}
@@ -257,7 +257,7 @@ def run_http(args, bins, outdir, run):
     sized_ports = {name: free_port() for name in sized}
     results = {name: [] for name, *_ in SCENARIOS}
     try:
-        # The C limit, and two idem responders (durability full and periodic), 8 workers each.
+        # The C limit and the idem responders, `--workers` threads each (16, idem's default).
         limit = procs.start("limit", [bins["limit"], f"{run}/limit.sock", str(args.workers)], f"{run}/limit.log")
         wait_for_socket(f"{run}/limit.sock", limit, "limit")
         periodic_config = f"{run}/config-periodic"
@@ -634,7 +634,7 @@ def main():
     ap.add_argument("--duration", type=int, default=int(os.environ.get("DURATION", 5)))
     ap.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", 2)))
     ap.add_argument("--connections", type=int, default=int(os.environ.get("CONNECTIONS", 32)))
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 8)))
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", 16)))
     ap.add_argument("--keepalive", type=int, default=int(os.environ.get("KEEPALIVE", 4)))
     ap.add_argument("--nginx-workers", type=int, default=int(os.environ.get("NGINX_WORKERS", 1)))
     ap.add_argument("--keep-conn", choices=["on", "off"], default=os.environ.get("KEEP_CONN", "on"),

@@ -38,7 +38,7 @@ def profile(scenario, idem, outdir):
         p = procs.start("idem", ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
                                  idem, "--config", os.path.join(bench.HERE, "config"),
                                  "--listen", f"unix:{run}/idem.sock", "--socket-mode", "0666",
-                                 "--state-dir", f"{run}/state-main", "--workers", "8"], f"{run}/idem.log")
+                                 "--state-dir", f"{run}/state-main", "--workers", "16"], f"{run}/idem.log")
         bench.wait_for_socket(f"{run}/idem.sock", p, "idem under valgrind", timeout=60)
         port, port2 = bench.free_port(), bench.free_port()
         shutil.copy("/etc/nginx/fastcgi_params", f"{run}/fastcgi_params")

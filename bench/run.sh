@@ -4,7 +4,7 @@
 # microbenchmark). Results: bench/results/<timestamp>/results.md and chart.png.
 #
 # Knobs (environment): ROUNDS (3), DURATION seconds per run (5), THREADS (2) and
-# CONNECTIONS (32) for wrk, WORKERS (8) per responder, KEEPALIVE (4) kept FastCGI connections
+# CONNECTIONS (32) for wrk, WORKERS (16) per responder, KEEPALIVE (4) kept FastCGI connections
 # per upstream, NGINX_WORKERS (1), ONLY (comma-separated scenarios), BIG_KEYS (1000000 records
 # in the large store). About 5 minutes with the defaults.
 set -euo pipefail

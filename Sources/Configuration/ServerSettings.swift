@@ -5,7 +5,7 @@ public struct ServerSettings: Sendable, Equatable {
     public var listen: String? = "unix:/run/idem/idem.sock"
     /// Permission bits of a unix socket the responder creates (nginx's user must be able to connect).
     public var socketMode: UInt16 = 0o660
-    public var workers = 8
+    public var workers = 16
     /// Responder processes forked by `idem` (each with `workers` threads).
     public var processes = 1
     public var stateDirectory = "/var/lib/idem"

@@ -15,7 +15,7 @@ public final class FastCGIServer: @unchecked Sendable {
     public typealias Responder = @Sendable (Request) -> Response
 
     public struct Options: Sendable {
-        public var workers = 8
+        public var workers = 16
         /// Request bodies above this are answered with 413 without reaching the responder.
         public var maxBodyBytes = 1 << 20
         public init() {}

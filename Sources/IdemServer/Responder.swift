@@ -22,7 +22,7 @@ public enum Responder {
           --listen <address>    unix:/path, /path, host:port or fd:N. (default: the socket
                                 passed by systemd or spawn-fcgi, else server.json's listen)
           --socket-mode <mode>  Octal permissions of a unix socket it creates. (default: 0660)
-          --workers <n>         Worker threads per process. (default: 8)
+          --workers <n>         Worker threads per process. (default: 16)
           --processes <n>       Responder processes sharing the socket and the store,
                                 forked and supervised by this one. (default: 1)
           --state-dir <dir>     Where the store and the payments ledger live.

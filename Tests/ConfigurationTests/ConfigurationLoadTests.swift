@@ -25,7 +25,7 @@ import struct HTTP.Method
         #expect(get.handlerName == "getPayment")
         #expect(get.inbound.isEmpty && get.outbound.isEmpty)
 
-        #expect(config.server.workers == 8)
+        #expect(config.server.workers == 16)
         #expect(config.server.socketMode == 0o660)
         #expect(config.server.store.durability == .full)
     }
@@ -35,7 +35,7 @@ import struct HTTP.Method
         let config = try f.load()
         #expect(config.server == ServerSettings())
         #expect(config.server.listen == "unix:/run/idem/idem.sock")
-        #expect(config.server.workers == 8)
+        #expect(config.server.workers == 16)
         #expect(config.server.stateDirectory == "/var/lib/idem")
         #expect(config.server.store.kind == "lmdb")
         #expect(config.directory == f.directory.path)
