@@ -21,6 +21,26 @@ public struct ServerSettings: Sendable, Equatable {
     public static let logLevels = ["debug", "info", "notice", "warning", "error", "critical"]
 
     public init() {}
+
+    /// These settings with what a reload may change taken from `reloaded` (`metricsPath`,
+    /// `logLevel`); the socket, the worker pool and the store stay until a restart.
+    public func applyingReloadable(from reloaded: ServerSettings) -> ServerSettings {
+        var next = self
+        next.metricsPath = reloaded.metricsPath
+        next.logLevel = reloaded.logLevel
+        return next
+    }
+
+    /// The members whose change `applyingReloadable` leaves for a restart, where `reloaded` differs.
+    public func restartOnlyChanges(to reloaded: ServerSettings) -> [String] {
+        let changed: [(String, Bool)] = [
+            ("listen", listen != reloaded.listen), ("socketMode", socketMode != reloaded.socketMode),
+            ("workers", workers != reloaded.workers), ("processes", processes != reloaded.processes),
+            ("stateDirectory", stateDirectory != reloaded.stateDirectory),
+            ("maxBodyBytes", maxBodyBytes != reloaded.maxBodyBytes), ("store", store != reloaded.store),
+        ]
+        return changed.filter(\.1).map(\.0)
+    }
 }
 
 /// Which shared store holds idempotency records, and how.

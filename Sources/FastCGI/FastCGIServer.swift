@@ -1,7 +1,6 @@
 import CFastCGI
 import Foundation
 import HTTP
-import Synchronization
 
 /// A pool of worker threads fed by one poller thread (`ConnectionPoller`): the poller accepts
 /// connections and watches the idle kept-alive ones; a worker takes a connection only when a

@@ -120,31 +120,10 @@ public final class ListeningSocket: @unchecked Sendable {
         return true
     }
 
-    /// Wakes every thread blocked in accept on a socket this process owns; queued
-    /// connections are refused from here on.
+    /// Stops a socket this process owns: queued connections are refused from here on. An
+    /// inherited socket keeps them for the next instance.
     public func shutdownAccepts() {
         if isOwned { _ = Foundation.shutdown(fd, Int32(SHUT_RDWR)) }
-    }
-
-    /// Connects to this socket's own address (`getsockname`), for waking an acceptor without
-    /// touching a socket shared with systemd. Returns the connected fd, or -1.
-    public func connectToSelf() -> Int32 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let named = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { return -1 }
-        let client = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard client >= 0 else { return -1 }
-        let connected = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) }
-        }
-        guard connected == 0 else {
-            _ = Foundation.close(client)
-            return -1
-        }
-        return client
     }
 
     /// Closes the socket and removes the socket file this process created.

@@ -35,19 +35,17 @@ public final class RequestContext {
     public var keyHash: String?
     /// Time spent in the handler and in store operations, for the access log and metrics.
     public var handlerNanoseconds: UInt64 = 0
-    public var storeNanoseconds: UInt64 = 0
-    /// Store operations timed into `storeNanoseconds`: (operation, nanoseconds) each.
+    /// Each store operation `timeStore` ran: (operation, nanoseconds).
     public var storeOperations: [(operation: String, nanoseconds: UInt64)] = []
+    public var storeNanoseconds: UInt64 { storeOperations.reduce(0) { $0 &+ $1.nanoseconds } }
     /// Why a running claim was taken over by this request (`lease-expired`, `owner-dead`), if it was.
     public var takeoverReason: String?
 
-    /// Runs one store operation and adds its time to `storeNanoseconds`.
+    /// Runs one store operation and records its time in `storeOperations`.
     public func timeStore<T, E: Error>(_ operation: String, _ body: () throws(E) -> T) throws(E) -> T {
         let start = MonotonicTime.nanoseconds()
         defer {
-            let elapsed = MonotonicTime.nanoseconds() &- start
-            storeNanoseconds &+= elapsed
-            storeOperations.append((operation, elapsed))
+            storeOperations.append((operation, MonotonicTime.nanoseconds() &- start))
         }
         return try body()
     }

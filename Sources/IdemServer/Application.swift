@@ -56,43 +56,45 @@ public final class Application: Sendable {
     /// Answers one request and logs it.
     public func respond(_ request: Request) -> Response {
         let start = MonotonicTime.nanoseconds()
-        if let metrics, let metricsPath, request.path == metricsPath, request.method == .get || request.method == .head
-        {
-            let context = RequestContext(route: metricsPath)
-            context.outcome = "metrics"
-            let response = metrics.render(store: store)
-            if log.enabled(.info) {
-                log.emit(accessLine(request, response, context, MonotonicTime.nanoseconds() &- start))
-            }
-            return response
-        }
         let context: RequestContext
         let response: Response
+        let scrape =
+            metrics != nil && request.path == metricsPath && (request.method == .get || request.method == .head)
+        if scrape, let metrics {
+            context = RequestContext(route: request.path)
+            context.outcome = "metrics"
+            response = metrics.render(store: store)
+        } else {
+            (context, response) = route(request)
+        }
+        let elapsed = MonotonicTime.nanoseconds() &- start
+        // Scrapes are logged but not counted: the counters describe the API's traffic.
+        if !scrape { metrics?.record(context, elapsedNanoseconds: elapsed) }
+        if log.enabled(.info) { log.emit(accessLine(request, response, context, elapsed)) }
+        return response
+    }
+
+    /// The matched route's pipeline, or the 404/405 problem.
+    private func route(_ request: Request) -> (RequestContext, Response) {
         switch router.match(request.method, path: request.path) {
         case .found(let pipeline, let template, let parameters):
-            context = RequestContext(route: template, pathParameters: parameters)
-            response = pipeline.run(request, context: context, log: log)
+            let context = RequestContext(route: template, pathParameters: parameters)
+            return (context, pipeline.run(request, context: context, log: log))
         case .methodNotAllowed(let allowed):
-            context = RequestContext(route: "-")
+            let context = RequestContext(route: "-")
             context.outcome = "no-route"
             var problem = Problem(
                 status: .methodNotAllowed, type: "method-not-allowed", title: "Method not allowed",
                 detail: "\(request.method) is not allowed on \(request.path).")
             problem.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-            response = problem.response
+            return (context, problem.response)
         case .notFound:
-            context = RequestContext(route: "-")
+            let context = RequestContext(route: "-")
             context.outcome = "no-route"
-            response =
-                Problem(
-                    status: .notFound, type: "not-found", title: "Not found",
-                    detail: "No route matches \(request.path)."
-                ).response
+            let problem = Problem(
+                status: .notFound, type: "not-found", title: "Not found", detail: "No route matches \(request.path).")
+            return (context, problem.response)
         }
-        let elapsed = MonotonicTime.nanoseconds() &- start
-        metrics?.record(context, elapsedNanoseconds: elapsed)
-        if log.enabled(.info) { log.emit(accessLine(request, response, context, elapsed)) }
-        return response
     }
 
     /// `level=info msg=request method=POST path=/payments route=/payments status=201

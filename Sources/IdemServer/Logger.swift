@@ -90,7 +90,9 @@ public struct LogLine {
         self.level = level
         bytes.reserveCapacity(256)
         if prefixPriority {
-            bytes += [UInt8(ascii: "<"), UInt8(ascii: "0") + UInt8(level.rawValue), UInt8(ascii: ">")]
+            bytes.append(UInt8(ascii: "<"))
+            bytes.append(UInt8(ascii: "0") + UInt8(level.rawValue))
+            bytes.append(UInt8(ascii: ">"))
         }
         bytes += "level=".utf8
         bytes += level.name.utf8

@@ -160,16 +160,8 @@ extension Responder {
     ) -> Result<(IdemConfiguration, Application, restartOnly: [String]), ConfigError> {
         do {
             var next = try reload()
-            let restartOnly = restartOnlyChanges(from: current.server, to: next.server)
-            // The socket, the store and the worker pool stay as they are until a restart.
-            let kept = current.server
-            next.server.listen = kept.listen
-            next.server.socketMode = kept.socketMode
-            next.server.workers = kept.workers
-            next.server.processes = kept.processes
-            next.server.stateDirectory = kept.stateDirectory
-            next.server.maxBodyBytes = kept.maxBodyBytes
-            next.server.store = kept.store
+            let restartOnly = current.server.restartOnlyChanges(to: next.server)
+            next.server = current.server.applyingReloadable(from: next.server)
             let log = Logger(minimum: Logger.Level(name: next.server.logLevel) ?? .info)
             let application = try Application.build(
                 configuration: next, registry: registry, store: runtime.store,
@@ -181,18 +173,5 @@ extension Responder {
         } catch {
             return .failure(ConfigError(file: current.directory, path: "$", message: "\(error)"))
         }
-    }
-
-    /// server.json fields that differ between `old` and `new` but apply only at start-up.
-    static func restartOnlyChanges(from old: ServerSettings, to new: ServerSettings) -> [String] {
-        var changed: [String] = []
-        if old.listen != new.listen { changed.append("listen") }
-        if old.socketMode != new.socketMode { changed.append("socketMode") }
-        if old.workers != new.workers { changed.append("workers") }
-        if old.processes != new.processes { changed.append("processes") }
-        if old.stateDirectory != new.stateDirectory { changed.append("stateDirectory") }
-        if old.maxBodyBytes != new.maxBodyBytes { changed.append("maxBodyBytes") }
-        if old.store != new.store { changed.append("store") }
-        return changed
     }
 }

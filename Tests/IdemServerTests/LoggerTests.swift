@@ -71,7 +71,6 @@ final class LogSink: Sendable {
         context.outcome = "executed"
         context.keyHash = "3f2a9c1d0b7e"
         context.handlerNanoseconds = 2_000_000
-        context.storeNanoseconds = 500_000
         context.storeOperations = [("claim", 300_000), ("complete", 200_000)]
         context.logFields = [("stored", "no")]
         let line = app.accessLine(request, Response(status: .created), context, 3_000_000)
