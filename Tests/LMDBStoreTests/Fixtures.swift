@@ -24,18 +24,13 @@ final class StoreFixture: @unchecked Sendable {
 /// The store key of a probe-style scope, so the test process and `idem-store-probe` agree.
 func key(_ name: String) -> StoreKey { probeScope(name).storeKey }
 
-func probeScope(_ name: String) -> Scope {
-    Scope(principal: "", method: "POST", route: "/probe", key: IdempotencyKey(unchecked: name))
-}
+func probeScope(_ name: String) -> Scope { RecordFixtures.scope(name, route: "/probe") }
 
 /// An in-progress claim made at `now`, as the inbound policy builds it.
 func claimRecord(
     _ name: String, at now: Timestamp, ttlMs: Int64 = 86_400_000, leaseMs: Int64 = 60_000, token: ClaimToken = .random()
 ) -> IdempotencyRecord {
-    IdempotencyRecord(
-        state: .inProgress, fingerprint: Fingerprint(bytes: [UInt8](repeating: 7, count: Fingerprint.byteCount)),
-        createdAt: now, expiresAt: now + ttlMs, leaseUntil: now + leaseMs, token: token, attempt: 1, response: nil,
-        scope: probeScope(name))
+    RecordFixtures.claim(name, route: "/probe", at: now, ttlMs: ttlMs, leaseMs: leaseMs, token: token)
 }
 
 /// The completed form of `claim`, holding `body`.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Idempotency
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import PostgresStore
@@ -54,29 +55,13 @@ import Testing
 
     @Test func eightThreadsClaimingTheSameKeysClaimEachExactlyOnce() throws {
         let store = try sharedServer.get().makeStore(poolSize: 4)
-        let keys = (0..<100).map { "shared\($0)" }
-        let wins = Mutex<[String: Int]>([:])
-        let failures = Mutex<[String]>([])
         let now = clock.now()
-        let group = DispatchGroup()
-        for thread in 0..<8 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                for name in thread % 2 == 0 ? keys : keys.reversed() {
-                    do {
-                        if case .claimed = try store.claim(key(name), claimRecord(name, at: now)) {
-                            wins.withLock { $0[name, default: 0] += 1 }
-                        }
-                    } catch {
-                        failures.withLock { $0.append("\(name): \(error)") }
-                    }
-                }
-            }
+        let race = ClaimRace.run(threads: 8, keys: (0..<100).map { "shared\($0)" }) { name in
+            if case .claimed = try store.claim(key(name), claimRecord(name, at: now)) { return true }
+            return false
         }
-        #expect(group.wait(timeout: .now() + 60) == .success)
-        #expect(failures.withLock { $0 } == [])
-        let counts = wins.withLock { $0 }
+        let (counts, failures) = try #require(race, "the threads did not finish")
+        #expect(failures == [])
         #expect(counts.count == 100)
         #expect(counts.values.allSatisfy { $0 == 1 })
     }

@@ -13,16 +13,11 @@ struct RedisStoreTests {
     func store() throws -> RedisStore { try RedisStore(url: RedisURL(server.freshURL())) }
 
     func key(_ name: String) -> StoreKey { scope(name).storeKey }
-    func scope(_ name: String) -> Scope {
-        Scope(principal: "", method: "POST", route: "/r", key: IdempotencyKey(unchecked: name))
-    }
+    func scope(_ name: String) -> Scope { RecordFixtures.scope(name, route: "/r") }
     func claim(_ name: String, now: Timestamp = SystemClock().now(), ttlMs: Int64 = 60_000, leaseMs: Int64 = 30_000)
         -> IdempotencyRecord
     {
-        IdempotencyRecord(
-            state: .inProgress, fingerprint: Fingerprint(bytes: [UInt8](repeating: 1, count: 32)), createdAt: now,
-            expiresAt: now + ttlMs, leaseUntil: now + leaseMs, token: .random(), attempt: 1, response: nil,
-            scope: scope(name))
+        RecordFixtures.claim(name, route: "/r", at: now, ttlMs: ttlMs, leaseMs: leaseMs)
     }
     func completed(_ c: IdempotencyRecord, body: String) -> IdempotencyRecord {
         var done = c
@@ -84,14 +79,12 @@ struct RedisStoreTests {
 
     @Test func eightThreadsClaimEachKeyOnce() throws {
         let s = try store()
-        let wins = Mutex<[String: Int]>([:])
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            for i in 0..<100 {
-                let name = "race-\(i)"
-                if case .claimed? = try? s.claim(key(name), claim(name)) { wins.withLock { $0[name, default: 0] += 1 } }
-            }
+        let race = ClaimRace.run(threads: 8, keys: (0..<100).map { "race-\($0)" }) { name in
+            if case .claimed = try s.claim(key(name), claim(name)) { return true }
+            return false
         }
-        let counts = wins.withLock { $0 }
+        let (counts, failures) = try #require(race, "the threads did not finish")
+        #expect(failures == [])
         #expect(counts.count == 100)
         #expect(counts.values.allSatisfy { $0 == 1 })
     }

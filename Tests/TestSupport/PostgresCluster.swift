@@ -14,15 +14,17 @@ private func stopRunningClusters() {
     }
 }
 
-/// One real PostgreSQL 15 cluster for the whole test process (initdb as the `postgres` user,
-/// which initdb and postgres require), on a loopback port, with a fresh migrated database
-/// for each stack that asks.
+/// A real PostgreSQL 15 cluster (initdb as the `postgres` user, which initdb and postgres
+/// require) in a temporary directory, on 127.0.0.1:<free port> and a unix socket there, trust
+/// auth, `fsync` on. `shared` serves the whole test process, with a fresh migrated database for
+/// each stack that asks; a suite that stops its server makes its own.
 public final class PostgresCluster: @unchecked Sendable {
     public let directory = TemporaryDirectory("idem-pgcluster")
     public let port = HTTPClient.freePort()
     private let lock = NSLock()
     private var databases: [String: String] = [:]
-    private var next = 0
+    private let created = Atomic<Int>(0)
+    public var dataDirectory: String { directory.file("data") }
 
     public static let shared: PostgresCluster = {
         do { return try PostgresCluster() } catch { fatalError("cannot start PostgreSQL: \(error)") }
@@ -33,7 +35,8 @@ public final class PostgresCluster: @unchecked Sendable {
     public init() throws {
         try Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path])
         try asPostgres(
-            Self.binaries + "/initdb", ["-D", directory.file("data"), "--auth=trust", "-U", "postgres", "--no-sync"])
+            Self.binaries + "/initdb",
+            ["-D", directory.file("data"), "--auth=trust", "-U", "postgres", "-E", "UTF8", "--no-sync"])
         try start()
         runningClusters.withLock { $0.insert(directory.file("data")) }
         atexit { stopRunningClusters() }
@@ -63,19 +66,27 @@ public final class PostgresCluster: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let existing = databases[owner] { return existing }
-        next += 1
-        let name = "idem_e2e_\(next)"
         do {
-            try asPostgres(
-                "/usr/bin/psql",
-                ["-h", directory.path, "-p", String(port), "-U", "postgres", "-qc", "CREATE DATABASE \(name)"])
-            let connection = "host=127.0.0.1 port=\(port) user=postgres dbname=\(name)"
+            let connection = try makeDatabase()
             try PostgresStore.migrate(connection: connection)
             databases[owner] = connection
             return connection
         } catch {
-            fatalError("cannot create database \(name): \(error)")
+            fatalError("cannot create a database for \(owner): \(error)")
         }
+    }
+
+    /// A new empty database (no Idem schema yet); its connection string.
+    public func makeDatabase() throws -> String {
+        let name = "idem_t\(created.wrappingAdd(1, ordering: .relaxed).newValue)"
+        try asPostgres(
+            "/usr/bin/psql",
+            ["-h", directory.path, "-p", String(port), "-U", "postgres", "-qc", "CREATE DATABASE \(name)"])
+        return connection(database: name)
+    }
+
+    public func connection(database: String) -> String {
+        "host=127.0.0.1 port=\(port) user=postgres dbname=\(database)"
     }
 
     private func asPostgres(_ path: String, _ arguments: [String]) throws {
