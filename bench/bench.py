@@ -384,8 +384,8 @@ def summarize(results):
 
 
 def store_microbench(args, bins, run):
-    """Raw liblmdb (bench/lmdb_raw.c) against LMDBStore (bench/store_bench.swift), same
-    transactions, interleaved, `repeats` runs each; plus idem-store-probe as a cross-check."""
+    """Raw liblmdb (bench/lmdb_raw.c) against LMDBStore (`idem-store-probe bench`), same
+    transactions, interleaved, `repeats` runs each."""
     pattern = re.compile(r"([\d.]+) µs per claim\+complete.*?([\d.]+) µs per lookup")
     modes = [("full", args.sync_ops), ("metaAsync", args.sync_ops), ("noSync", args.nosync_ops)]
     table = []
@@ -394,8 +394,8 @@ def store_microbench(args, bins, run):
         for rep in range(args.store_repeats):
             for side in ("raw", "swift"):
                 path = f"{run}/store-{side}-{mode}-{rep}.mdb"
-                argv = [bins["lmdb_raw" if side == "raw" else "store_bench"], path, str(count), mode,
-                        str(args.lookups)]
+                argv = ([bins["lmdb_raw"], path, str(count), mode, str(args.lookups)] if side == "raw"
+                        else [bins["probe"], path, "bench", str(count), mode, str(args.lookups)])
                 out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
                 m = pattern.search(out.stdout)
                 if out.returncode != 0 or not m:
@@ -404,9 +404,7 @@ def store_microbench(args, bins, run):
                 for suffix in ("", "-lock"):
                     if os.path.exists(path + suffix):
                         os.remove(path + suffix)
-        probe = subprocess.run([bins["probe"], f"{run}/probe-{mode}.mdb", "bench", str(count), mode],
-                               capture_output=True, text=True, timeout=300).stdout.strip()
-        row = {"mode": mode, "ops": count, "lookups": args.lookups, "probe": probe}
+        row = {"mode": mode, "ops": count, "lookups": args.lookups}
         for side in ("raw", "swift"):
             row[f"{side}_write_us"] = median([s[0] for s in samples[side]])
             row[f"{side}_read_us"] = median([s[1] for s in samples[side]])
@@ -415,7 +413,7 @@ def store_microbench(args, bins, run):
         table.append(row)
         log(f"  store {mode:9s} claim+complete: raw {row['raw_write_us']:.1f} µs, LMDBStore {row['swift_write_us']:.1f} µs"
             f" ({row['write_ratio']:.2f}x raw ops/s); lookup: raw {row['raw_read_us']:.2f} µs,"
-            f" LMDBStore {row['swift_read_us']:.2f} µs ({row['read_ratio']:.2f}x); probe: {probe}")
+            f" LMDBStore {row['swift_read_us']:.2f} µs ({row['read_ratio']:.2f}x)")
     return table
 
 
@@ -436,7 +434,7 @@ def shared_store_bench(args, bins, run):
             wait_for_port(port, p)
             out = subprocess.run([bins["probe"], "store-bench", "redis", f"redis://127.0.0.1:{port}/0",
                                   str(args.shared_ops)], capture_output=True, text=True, timeout=600)
-            m = re.search(r"([\d.]+) µs per claim\+complete, ([\d.]+) µs per lookup", out.stdout)
+            m = re.search(r"([\d.]+) µs per claim\+complete.*?([\d.]+) µs per lookup", out.stdout)
             ref = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "1", "-n", "20000", "-t", "set,get",
                                   "--csv"], capture_output=True, text=True, timeout=600).stdout
             per_op = {}
@@ -468,7 +466,7 @@ def shared_store_bench(args, bins, run):
                 conn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
                 out = subprocess.run([bins["probe"], "store-bench", "postgres", conn, str(args.shared_ops // 5)],
                                      capture_output=True, text=True, timeout=600)
-                m = re.search(r"([\d.]+) µs per claim\+complete, ([\d.]+) µs per lookup", out.stdout)
+                m = re.search(r"([\d.]+) µs per claim\+complete.*?([\d.]+) µs per lookup", out.stdout)
                 if m:
                     results["postgres"] = {"write_us": float(m.group(1)), "read_us": float(m.group(2))}
                     log(f"  store postgres: claim+complete {m.group(1)} µs, lookup {m.group(2)} µs")
@@ -529,7 +527,7 @@ def write_markdown(path, rows, store, info, args, memory, started, elapsed, shar
     L.append("## Store microbenchmark (one thread, one process)\n")
     L.append("Same transactions on both sides: claim = write txn {get, put record, put expiry key}, complete = write"
              " txn {get, put record, put expiry key}, lookup = read txn {get, copy out} (LMDBStore also decodes and"
-             " checks the CRC). raw = `bench/lmdb_raw.c` on liblmdb; LMDBStore = `bench/store_bench.swift` on the"
+             " checks the CRC). raw = `bench/lmdb_raw.c` on liblmdb; LMDBStore = `idem-store-probe bench` on the"
              " release build's `LMDBStore` (it also hashes each scope to its store key and encodes the record)."
              f" Medians of {args.store_repeats} interleaved runs each, fresh files on the same disk as the state.\n")
     L.append("| durability | claims+completes | raw µs | LMDBStore µs | raw ops/s | LMDBStore ops/s | LMDBStore × raw |"
@@ -541,7 +539,6 @@ def write_markdown(path, rows, store, info, args, memory, started, elapsed, shar
                  f" {s['raw_read_us']:.2f} | {s['swift_read_us']:.2f} | {1e6 / s['raw_read_us']:,.0f} |"
                  f" {1e6 / s['swift_read_us']:,.0f} | {s['read_ratio']:.2f} |")
     L.append("")
-    L.append("`idem-store-probe bench` (cross-check, one run): " + "; ".join(f"`{s['probe']}`" for s in store) + "\n")
     if shared is not None:
         L.append("## Shared stores (one client, sequential, loopback)\n")
         L.append("The same claim+complete pairs and lookups through `RedisStore` (hiredis; each claim and completion"
@@ -629,7 +626,6 @@ def main():
     ap.add_argument("--probe", required=True)
     ap.add_argument("--limit", required=True)
     ap.add_argument("--lmdb-raw", required=True)
-    ap.add_argument("--store-bench", required=True)
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
     ap.add_argument("--duration", type=int, default=int(os.environ.get("DURATION", 5)))
     ap.add_argument("--threads", type=int, default=int(os.environ.get("THREADS", 2)))
@@ -667,8 +663,7 @@ def main():
             raise SystemExit(f"bench: unknown scenario {', '.join(unknown)}")
         if "limit-c" not in args.only:
             args.only.append("limit-c")
-    bins = {"idem": args.idem, "probe": args.probe, "limit": args.limit, "lmdb_raw": args.lmdb_raw,
-            "store_bench": args.store_bench}
+    bins = {"idem": args.idem, "probe": args.probe, "limit": args.limit, "lmdb_raw": args.lmdb_raw}
 
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.time()

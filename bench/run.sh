@@ -38,14 +38,6 @@ out=$root/.build/bench
 mkdir -p "$out"
 cc -O2 -Wall -o "$out/limit" bench/limit.c -lfcgi -lpthread
 cc -O2 -Wall -o "$out/lmdb_raw" bench/lmdb_raw.c -llmdb
-# The Swift side of the store microbenchmark, linked against the release build's LMDBStore
-# and the modules under it (their objects and .swiftmodule files), without a package change.
-objs=()
-for module in LMDBStore Idempotency HTTP Digest JSON; do objs+=("$bin/$module.build/"*.o); done
-swiftc -O bench/store_bench.swift -o "$out/store_bench" -I "$bin/Modules" \
-  -Xcc -fmodule-map-file=Sources/CLMDB/module.modulemap -Xcc -fmodule-map-file=Sources/CCrypto/module.modulemap \
-  "${objs[@]}" -llmdb -lcrypto
-
 # matplotlib for the chart, in a private venv (bench/.venv, git-ignored).
 py=bench/.venv/bin/python
 if ! "$py" -c 'import matplotlib' 2>/dev/null; then
@@ -56,4 +48,4 @@ fi
 [[ -x $py ]] || py=python3
 
 exec "$py" bench/bench.py --idem "$bin/idem" --probe "$bin/idem-store-probe" --limit "$out/limit" \
-  --lmdb-raw "$out/lmdb_raw" --store-bench "$out/store_bench" "$@"
+  --lmdb-raw "$out/lmdb_raw" "$@"

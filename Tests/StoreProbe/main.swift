@@ -7,8 +7,8 @@
 //   <file> get <key>            absent | in-progress attempt=<n> | complete <status> <body>
 //   <file> claim-many <prefix> <count> <start-at-ms>
 //                               waits for the wall clock, claims <prefix>0…, prints each key it won, then done <n>
-//   <file> bench <count> full|metaAsync|noSync
-//                               µs per claim+complete
+//   <file> bench <count> full|metaAsync|noSync [lookups]
+//                               µs per claim+complete and per lookup (the LMDB side of `make bench`)
 //   store-bench redis <url> <count> | store-bench postgres <connection> <count>
 //                               µs per claim+complete and per lookup on a shared store (for `make bench`)
 //   <file> fill <count>         <count> complete records (keys fill-0…), unsynced, for `make bench`'s
@@ -49,7 +49,50 @@ func micros() -> Double {
     return Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
 }
 
-/// Sequential claim+complete pairs, then lookups of those keys, on a Redis or PostgreSQL store.
+/// The store microbenchmark `make bench` runs on every store kind: `count` claim+complete pairs
+/// (records of a replay's shape), then `lookups` reads of random stored keys (the replay
+/// path's store read). Prints "<label>: X µs per claim+complete (N ops), Y µs per lookup (M ops)".
+func timeStore(_ store: any IdempotencyStore, label: String, count: Int, lookups: Int) throws(StoreError) -> Int32 {
+    let clock = SystemClock()
+    let run = Int(micros())
+    var keys: [StoreKey] = []
+    keys.reserveCapacity(count)
+    var start = micros()
+    for i in 0..<count {
+        let name = "bench-\(run)-\(i)"
+        let record = claimRecord(name, now: clock.now())
+        _ = try store.claim(storeKey(name), record)
+        var done = record
+        done.state = .complete
+        done.response = StoredResponse(
+            status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
+        _ = try store.complete(storeKey(name), token: record.token, with: done)
+        keys.append(storeKey(name))
+    }
+    let write = (micros() - start) / Double(count)
+    let picks = (0..<lookups).map { _ in keys[Int.random(in: 0..<count)] }
+    start = micros()
+    for key in picks where try store.record(for: key)?.response?.status != 201 {
+        print("error: a lookup missed \(key)")
+        return 2
+    }
+    let read = (micros() - start) / Double(max(lookups, 1))
+    print(
+        "\(label): \(fixed(write, 1)) µs per claim+complete (\(count) ops), \(fixed(read, 2)) µs per lookup (\(lookups) ops)"
+    )
+    return 0
+}
+
+/// `value` with `digits` decimals, without Foundation.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    var scale = 1
+    for _ in 0..<digits { scale *= 10 }
+    let n = Int((value * Double(scale)).rounded())
+    let fraction = String(n % scale)
+    return "\(n / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
+}
+
+/// `store-bench redis|postgres TARGET COUNT`: `timeStore` on a shared store.
 func benchSharedStore(kind: String, target: String, count: Int) throws(StoreError) -> Int32 {
     let store: any IdempotencyStore
     switch kind {
@@ -62,29 +105,7 @@ func benchSharedStore(kind: String, target: String, count: Int) throws(StoreErro
         store = try PostgresStore(connection: target, poolSize: 1)
     default: return usage()
     }
-    let clock = SystemClock()
-    let run = Int(micros())
-    var start = micros()
-    for i in 0..<count {
-        let name = "shared-\(run)-\(i)"
-        let record = claimRecord(name, now: clock.now())
-        _ = try store.claim(storeKey(name), record)
-        var done = record
-        done.state = .complete
-        done.response = StoredResponse(
-            status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
-        _ = try store.complete(storeKey(name), token: record.token, with: done)
-    }
-    let write = (micros() - start) / Double(count)
-    start = micros()
-    for i in 0..<count where try store.record(for: storeKey("shared-\(run)-\(i)")) == nil {
-        print("error lookup of shared-\(run)-\(i) found nothing")
-        return 2
-    }
-    let read = (micros() - start) / Double(count)
-    let (w, r) = ((write * 10).rounded() / 10, (read * 10).rounded() / 10)
-    print("\(kind): \(w) µs per claim+complete, \(r) µs per lookup (\(count) ops)")
-    return 0
+    return try timeStore(store, label: kind, count: count, lookups: count)
 }
 
 func run(_ args: [String]) throws(StoreError) -> Int32 {
@@ -127,21 +148,8 @@ func run(_ args: [String]) throws(StoreError) -> Int32 {
         print("done \(won)")
     case "bench":
         guard let count = Int(name), count > 0 else { return usage() }
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let start = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
-        for i in 0..<count {
-            let record = claimRecord("bench-\(start)-\(i)", now: clock.now())
-            _ = try store.claim(storeKey("bench-\(start)-\(i)"), record)
-            var done = record
-            done.state = .complete
-            done.response = StoredResponse(
-                status: 201, headers: [("Content-Type", "application/json")], body: Array(repeating: 0x61, count: 200))
-            _ = try store.complete(storeKey("bench-\(start)-\(i)"), token: record.token, with: done)
-        }
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let elapsed = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3 - start
-        print("\(durability ?? .full): \(Int(elapsed / Double(count))) µs per claim+complete (\(count) ops)")
+        let lookups = args.count > 5 ? Int(args[5]) ?? 100_000 : 100_000
+        return try timeStore(store, label: (durability ?? .full).rawValue, count: count, lookups: lookups)
     case "fill":
         guard let count = Int(name), count > 0 else { return usage() }
         for i in 0..<count {
