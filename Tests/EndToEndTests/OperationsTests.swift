@@ -264,9 +264,11 @@ struct OperationsTests {
 
     // MARK: - Start-up errors
 
-    func start(_ arguments: [String], as user: String? = nil) throws -> (status: Int32, output: String) {
+    func start(_ arguments: [String], as user: String? = nil, binary: String = PackagePaths.binary("idem")) throws
+        -> (status: Int32, output: String)
+    {
         let dir = TemporaryDirectory("idem-start")
-        let idem = PackagePaths.binary("idem")
+        let idem = binary
         // setpriv (util-linux) runs it as `nobody`, as a service user without the right permissions.
         let child =
             user == nil
@@ -297,9 +299,16 @@ struct OperationsTests {
         chmod(parent.path, 0o755)
         let state = parent.file("state")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+        // The checkout may sit where `nobody` cannot look (a 0700 temporary clone): the binary
+        // and the configuration it reads are copied next to the state directory.
+        try FileManager.default.copyItem(atPath: PackagePaths.binary("idem"), toPath: parent.file("idem"))
+        try FileManager.default.copyItem(atPath: PackagePaths.root + "/config", toPath: parent.file("config"))
+        for file in ["config", "config/policies.json", "config/routes.oas.json", "config/server.json"] {
+            chmod(parent.file(file), file == "config" ? 0o755 : 0o644)
+        }
         let r = try start(
-            ["--config", PackagePaths.root + "/config", "--state-dir", state, "--listen", parent.file("s")],
-            as: "nobody")
+            ["--config", parent.file("config"), "--state-dir", state, "--listen", parent.file("s")], as: "nobody",
+            binary: parent.file("idem"))
         #expect(r.status == 69, "\(r.output)")
         #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
         #expect(r.output.contains("state directory \(state) is not writable"))
